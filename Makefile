@@ -1,0 +1,74 @@
+# Coprod: `make run` runs the product, `make test` runs every check. Both set themselves up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -1)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MODEL := models/coprod.tar.gz
+TRAINING_INPUTS := domain.yml config.yml $(shell find data nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+
+export COPROD_VAR_DIR ?= $(CURDIR)/var
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export ACTION_SERVER_URL ?= http://localhost:5055/webhook
+export RASA_URL ?= http://localhost:5005
+export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
+
+.PHONY: help install model db run chat test test-python test-stories validate bench clean
+
+help:
+	@echo "make run    start Rasa, the action server and the bridge (local SQLite)"
+	@echo "make chat   talk to the running assistant in this terminal"
+	@echo "make test   run every check (pip check, data validation, pytest, test stories)"
+	@echo "make bench  print the benchmark tables"
+
+$(INSTALLED): requirements.lock constraints.txt
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Python 3.10 is required (Rasa 3.6 supports 3.8-3.10)."; \
+	  echo "Install it with 'pyenv install 3.10' or your package manager, then run make again."; \
+	  exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<25" wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.lock
+	touch $@
+
+install: $(INSTALLED)
+
+# Retrained only when the training data, the domain or the config changed.
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
+	$(BIN)/rasa train --fixed-model-name coprod --out models --quiet
+	touch $@
+
+model: $(MODEL)
+
+db: $(INSTALLED)
+	$(BIN)/python -m bot db upgrade
+	$(BIN)/python -m bot seed-demo
+
+run: $(MODEL) db
+	$(BIN)/python -m bot.processes
+
+chat: $(INSTALLED)
+	$(BIN)/python -m bot chat
+
+validate: $(INSTALLED)
+	$(BIN)/python -m pip check
+	$(BIN)/rasa data validate --quiet
+
+test-python: $(MODEL)
+	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python -m pytest
+
+test-stories: $(MODEL)
+	COPROD_VAR_DIR=$$(mktemp -d) $(BIN)/rasa test core --stories tests/stories --model $(MODEL) \
+	  --fail-on-prediction-errors --out results/stories --quiet
+
+test: validate test-python test-stories
+
+bench: $(MODEL)
+	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python bench/nlu.py
+
+clean:
+	rm -rf $(VENV) models results .rasa var

@@ -1,0 +1,75 @@
+"""The feedback form: a 1-5 rating, then an optional comment."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import database, entity_value, latest_intent, latest_text
+from bot.services.errors import ServiceError
+from bot.services.feedback import parse_rating, record_feedback
+
+logger = logging.getLogger(__name__)
+
+RATING_IN_SENTENCE = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)", re.IGNORECASE)
+
+
+class ValidateFeedbackForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_feedback_form"
+
+    def extract_rating(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        value = parse_rating(entity_value(tracker, "rating"))
+        text = latest_text(tracker)
+        if value is None and tracker.get_slot("requested_slot") == "rating":
+            value = parse_rating(text)
+            if value is None:
+                dispatcher.utter_message(response="utter_rating_invalid")
+        elif value is None:
+            found = RATING_IN_SENTENCE.search(text)
+            value = int(found.group(1)) if found else None
+            if value is None:
+                return {}
+        return {"rating": str(value) if value else None}
+
+    def extract_feedback_comment(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "feedback_comment":
+            return {}
+        intent, _ = latest_intent(tracker)
+        text = latest_text(tracker).strip()
+        if intent == "deny" and len(text.split()) <= 3:
+            return {"feedback_comment": ""}
+        return {"feedback_comment": text or None}
+
+
+class ActionSubmitFeedback(Action):
+    def name(self) -> str:
+        return "action_submit_feedback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        task_id = tracker.get_slot("task_id")
+        try:
+            with database().session() as session:
+                record_feedback(
+                    session,
+                    tracker.sender_id,
+                    parse_rating(tracker.get_slot("rating")),
+                    tracker.get_slot("feedback_comment") or None,
+                    int(task_id) if task_id and str(task_id).isdigit() else None,
+                )
+        except ServiceError:
+            logger.info("feedback refused", exc_info=True)
+            dispatcher.utter_message(response="utter_something_went_wrong")
+        else:
+            dispatcher.utter_message(response="utter_feedback_saved")
+        return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]

@@ -1,0 +1,90 @@
+"""Sign-up helpers shared by the sign-up action and the consent step that resumes it."""
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import database, language, payload, settings
+from bot.i18n import format_when
+from bot.models import Task
+from bot.services import signups, tasks
+from bot.services.citizens import find_citizen
+from bot.services.errors import AlreadySignedUp, TaskClosed, TaskFull, TaskNotFound
+
+
+def task_card(dispatcher: CollectingDispatcher, task: Task, lang: str) -> None:
+    """One message per task with its Join button."""
+    join = payload("sign_up", task_id=task.id)
+    if task.kind == "group":
+        dispatcher.utter_message(
+            response="utter_task_card_group",
+            title=task.title,
+            when=format_when(task.starts_at, lang, settings().timezone),
+            place=task.place,
+            spots=task.spots_left,
+            capacity=task.capacity,
+            signup_payload=join,
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_task_card_collective",
+            title=task.title,
+            place=task.place,
+            description=task.description,
+            signup_payload=join,
+        )
+
+
+def show_tasks(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    category: str | None = None,
+    intro: str | None = "utter_tasks_intro",
+    exclude: int | None = None,
+) -> None:
+    with database().session() as session:
+        citizen = find_citizen(session, tracker.sender_id)
+        area = citizen.neighbourhood_id if citizen else None
+        found = tasks.list_open_tasks(session, tasks.TaskFilter(area, category), limit=6)
+        found = [t for t in found if t.id != exclude][:5]
+        if not found:
+            dispatcher.utter_message(response="utter_no_tasks")
+            return
+        if intro:
+            dispatcher.utter_message(response=intro)
+        for task in found:
+            task_card(dispatcher, task, language(tracker))
+
+
+def sign_up_and_tell(
+    dispatcher: CollectingDispatcher, tracker: Tracker, task_id: object
+) -> list[EventType]:
+    """Sign up and answer every outcome; the slot is cleared whatever happens."""
+    lang = language(tracker)
+    done = [SlotSet("task_id", None)]
+    try:
+        with database().session() as session:
+            signup = signups.sign_up(session, tracker.sender_id, task_id)
+            task = signup.task
+            when = format_when(task.starts_at, lang, settings().timezone)
+            if task.kind == "group":
+                dispatcher.utter_message(
+                    response="utter_signed_up", title=task.title, when=when, place=task.place
+                )
+            else:
+                dispatcher.utter_message(response="utter_joined_collective", title=task.title)
+    except AlreadySignedUp:
+        with database().session() as session:
+            title = tasks.get_open_task(session, task_id).title
+        dispatcher.utter_message(response="utter_already_signed_up", title=title)
+    except TaskFull:
+        with database().session() as session:
+            full = session.get(Task, int(str(task_id)))
+            title, category = full.title, full.category
+        dispatcher.utter_message(response="utter_task_full", title=title)
+        show_tasks(dispatcher, tracker, category, intro=None, exclude=int(str(task_id)))
+    except (TaskNotFound, TaskClosed):
+        dispatcher.utter_message(response="utter_task_unavailable")
+        show_tasks(dispatcher, tracker)
+    return done

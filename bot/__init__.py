@@ -1,0 +1,1 @@
+"""Coprod: a Rasa assistant on Telegram for civic co-production."""

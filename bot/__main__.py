@@ -1,0 +1,84 @@
+"""Command line: `python -m bot [run|db upgrade|seed-demo|chat]`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.config import load_settings
+
+logger = logging.getLogger("bot")
+
+NO_TOKEN_HELP = """\
+Coprod is running in local mode (no TELEGRAM_TOKEN set).
+  Chat with it in another terminal:  make chat
+  To connect Telegram: talk to @BotFather on Telegram, send /newbot, and put
+  the token it gives you in .env as TELEGRAM_TOKEN=..., then run `make run` again.
+"""
+
+
+def _run(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.telegram_token:
+        print(NO_TOKEN_HELP, flush=True)
+        stop = asyncio.Event()
+
+        async def idle() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+        asyncio.run(idle())
+        return 0
+    print("The Telegram bridge arrives with the Telegram issue; use `make chat` for now.")
+    return 1
+
+
+def _db(args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    upgrade(load_settings().database_url, args.revision)
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from bot.db import get_database
+    from bot.services.demo import seed_demo
+
+    settings = load_settings()
+    with get_database(settings.database_url).session() as session:
+        created = seed_demo(session, settings.neighbourhoods)
+    print("demo city loaded" if created else "database already has tasks; demo not loaded")
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.local_chat import chat
+
+    asyncio.run(chat(load_settings().rasa_url, args.sender))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bridge (default)").set_defaults(func=_run)
+    db = commands.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("revision", nargs="?", default="head")
+    db.set_defaults(func=_db)
+    commands.add_parser("seed-demo", help="load the demo city if empty").set_defaults(func=_seed)
+    chat = commands.add_parser("chat", help="chat with the running assistant in this terminal")
+    chat.add_argument("--sender", default=None)
+    chat.set_defaults(func=_chat)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) if args.command else _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Every setting, read from the environment in one place.
+
+Settings are read when `load_settings()` is called, never at import time, so
+tests can set the environment first.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; see the table in README.md."""
+
+    database_url: str
+    media_dir: Path
+    rasa_url: str = "http://localhost:5005"
+    action_server_url: str = "http://localhost:5055/webhook"
+    telegram_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    coordinator_ids: list[str] = field(default_factory=list)
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8000
+    timezone: str = "UTC"
+    neighbourhoods: list[str] = field(default_factory=list)
+    max_photo_bytes: int = 10 * 1024 * 1024
+
+
+DEFAULT_NEIGHBOURHOODS = "Old Town,Riverside,Hillcrest,Station Quarter,Market District,Belle-Vue"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from `env` (default: `os.environ`, after loading `.env`)."""
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = dict(os.environ)
+    var_dir = Path(env.get("COPROD_VAR_DIR", PROJECT_ROOT / "var"))
+    return Settings(
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'coprod.db'}",
+        media_dir=Path(env.get("MEDIA_DIR") or var_dir / "media"),
+        rasa_url=env.get("RASA_URL", "http://localhost:5005"),
+        action_server_url=env.get("ACTION_SERVER_URL", "http://localhost:5055/webhook"),
+        telegram_token=env.get("TELEGRAM_TOKEN") or None,
+        telegram_base_url=env.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"),
+        telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        coordinator_ids=_list(env.get("COORDINATOR_IDS", "")),
+        dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
+        dashboard_port=int(env.get("DASHBOARD_PORT", "8000")),
+        timezone=env.get("TIMEZONE", "UTC"),
+        neighbourhoods=_list(env.get("NEIGHBOURHOODS", DEFAULT_NEIGHBOURHOODS)),
+        max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(10 * 1024 * 1024))),
+    )

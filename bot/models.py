@@ -1,0 +1,194 @@
+"""SQLAlchemy models. Constraints live in the database so every process agrees."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+    true,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+CATEGORIES = ("waste", "safety", "lighting", "roads", "green_spaces", "water")
+TASK_KINDS = ("group", "collective")
+TASK_STATUSES = ("open", "closed")
+SIGNUP_STATUSES = ("active", "cancelled")
+CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
+LANGUAGES = ("en", "fr", "ar")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Neighbourhood(Base):
+    __tablename__ = "neighbourhoods"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(80), nullable=False, unique=True)
+    population = Column(Integer, nullable=True)
+
+
+class Citizen(Base):
+    """A person chatting with the assistant. Keyed by the channel's sender id."""
+
+    __tablename__ = "citizens"
+    __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="ck_citizen_language"),)
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(64), nullable=False, unique=True)
+    language = Column(String(5), nullable=False, default="en", server_default="en")
+    neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
+    consented_at = Column(DateTime, nullable=True)
+    notifications = Column(Boolean, nullable=False, default=True, server_default=true())
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    neighbourhood = relationship(Neighbourhood)
+
+
+class Task(Base):
+    """A co-production task. Group tasks have a capacity; `taken` counts active sign-ups."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TASK_KINDS), name="ck_task_kind"),
+        CheckConstraint(_in("category", CATEGORIES), name="ck_task_category"),
+        CheckConstraint(_in("status", TASK_STATUSES), name="ck_task_status"),
+        CheckConstraint(
+            "(kind = 'group' AND capacity IS NOT NULL AND capacity > 0) "
+            "OR (kind = 'collective' AND capacity IS NULL)",
+            name="ck_task_capacity_kind",
+        ),
+        CheckConstraint("taken >= 0 AND (capacity IS NULL OR taken <= capacity)", name="ck_task_taken"),
+        CheckConstraint("ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="ck_task_times"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(120), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    kind = Column(String(12), nullable=False)
+    category = Column(String(20), nullable=False)
+    neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
+    place = Column(String(200), nullable=False, default="")
+    starts_at = Column(DateTime, nullable=True)
+    ends_at = Column(DateTime, nullable=True)
+    capacity = Column(Integer, nullable=True)
+    taken = Column(Integer, nullable=False, default=0, server_default="0")
+    status = Column(String(10), nullable=False, default="open", server_default="open")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    neighbourhood = relationship(Neighbourhood)
+
+    @property
+    def spots_left(self) -> int | None:
+        return None if self.capacity is None else self.capacity - self.taken
+
+
+class Signup(Base):
+    """A citizen's place in a task; at most one active sign-up per citizen and task."""
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        CheckConstraint(_in("status", SIGNUP_STATUSES), name="ck_signup_status"),
+        Index(
+            "uq_signup_active",
+            "task_id",
+            "citizen_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    status = Column(String(10), nullable=False, default="active", server_default="active")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    cancelled_at = Column(DateTime, nullable=True)
+
+    task = relationship(Task)
+
+
+class Contribution(Base):
+    """Something a citizen logged or reported. `reference` is what the citizen sees."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (
+        CheckConstraint(_in("category", CATEGORIES), name="ck_contribution_category"),
+        CheckConstraint(_in("status", CONTRIBUTION_STATUSES), name="ck_contribution_status"),
+        CheckConstraint(
+            "(latitude IS NULL AND longitude IS NULL) OR "
+            "(latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180)",
+            name="ck_contribution_coordinates",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+    neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
+    category = Column(String(20), nullable=False)
+    description = Column(Text, nullable=True)
+    location_text = Column(String(300), nullable=True)
+    latitude = Column(Float, nullable=True)
+    longitude = Column(Float, nullable=True)
+    status = Column(String(12), nullable=False, default="new", server_default="new")
+    idempotency_key = Column(String(128), nullable=True, unique=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    photos = relationship("Photo", cascade="all, delete-orphan", order_by="Photo.id")
+    task = relationship(Task)
+
+    @property
+    def reference(self) -> str:
+        return f"R-{1000 + self.id}"
+
+
+class Photo(Base):
+    """A stored image file belonging to a contribution."""
+
+    __tablename__ = "photos"
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="ck_photo_size"),)
+
+    id = Column(Integer, primary_key=True)
+    contribution_id = Column(
+        Integer, ForeignKey("contributions.id", ondelete="CASCADE"), nullable=False
+    )
+    path = Column(String(300), nullable=False)
+    mime_type = Column(String(60), nullable=False, default="image/jpeg")
+    size_bytes = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Feedback(Base):
+    """A rating of a task (1-5) or free feedback on the service."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+    rating = Column(Integer, nullable=True)
+    comment = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

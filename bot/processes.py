@@ -1,0 +1,68 @@
+"""`make run`: start Rasa, the action server and the bridge, and stop them together."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT, load_settings
+
+logger = logging.getLogger(__name__)
+
+MODEL = PROJECT_ROOT / "models" / "coprod.tar.gz"
+
+
+def commands(python: str, rasa: str) -> dict[str, list[str]]:
+    return {
+        "actions": [rasa, "run", "actions", "--actions", "actions", "--port", "5055"],
+        "rasa": [
+            rasa, "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml", "--port", "5005", "--enable-api",
+        ],
+        "bridge": [python, "-m", "bot", "run"],
+    }
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    Path(os.environ.get("COPROD_VAR_DIR", PROJECT_ROOT / "var")).mkdir(parents=True, exist_ok=True)
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    children: dict[str, subprocess.Popen] = {}
+    for name, argv in commands(sys.executable, rasa).items():
+        logger.info("starting %s", name)
+        children[name] = subprocess.Popen(argv, cwd=PROJECT_ROOT)
+    logger.info("Rasa at %s; the assistant is ready once Rasa logs 'Rasa server is up and running'", settings.rasa_url)
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    logger.error("%s exited with code %s; stopping everything", name, child.returncode)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Contributions: what citizens log or report, with photos and a location."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import CATEGORIES, Contribution, Photo
+from bot.services.citizens import require_consented
+from bot.services.errors import InvalidInput
+from bot.services.tasks import get_open_task
+from bot.services.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+MAX_PHOTOS = 10
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """A file the channel already stored under the media folder (path relative to it)."""
+
+    path: str
+    mime_type: str = "image/jpeg"
+
+
+@dataclass
+class ContributionInput:
+    category: str
+    description: str | None = None
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    photos: list[PhotoInput] = field(default_factory=list)
+    task_id: int | None = None
+    idempotency_key: str | None = None
+
+
+def safe_media_path(media_dir: Path, relative: str, max_bytes: int) -> Path | None:
+    """Resolve a channel-supplied path, refusing anything outside the media folder."""
+    root = media_dir.resolve()
+    candidate = (root / relative).resolve()
+    if root not in candidate.parents or not candidate.is_file():
+        return None
+    if candidate.stat().st_size > max_bytes:
+        return None
+    return candidate
+
+
+def valid_coordinates(latitude: object, longitude: object) -> tuple[float, float] | None:
+    try:
+        lat, lon = float(latitude), float(longitude)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+def create_contribution(
+    session: Session, sender_id: str, data: ContributionInput, media_dir: Path, max_photo_bytes: int
+) -> Contribution:
+    """Store a contribution once: a repeated idempotency key returns the first one."""
+    citizen = require_consented(session, sender_id)
+    if data.idempotency_key:
+        existing = session.execute(
+            select(Contribution).where(Contribution.idempotency_key == data.idempotency_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    if data.category not in CATEGORIES:
+        raise InvalidInput(data.category)
+    task_id = get_open_task(session, data.task_id).id if data.task_id is not None else None
+    coordinates = None
+    if data.latitude is not None or data.longitude is not None:
+        coordinates = valid_coordinates(data.latitude, data.longitude)
+    contribution = Contribution(
+        citizen_id=citizen.id,
+        task_id=task_id,
+        neighbourhood_id=citizen.neighbourhood_id,
+        category=data.category,
+        description=clean_text(data.description),
+        location_text=clean_text(data.location_text, 300),
+        latitude=coordinates[0] if coordinates else None,
+        longitude=coordinates[1] if coordinates else None,
+        idempotency_key=data.idempotency_key,
+    )
+    seen: set[str] = set()
+    for photo in data.photos[:MAX_PHOTOS]:
+        mime = photo.mime_type if photo.mime_type in IMAGE_TYPES else None
+        path = safe_media_path(media_dir, photo.path, max_photo_bytes)
+        if mime is None or path is None or str(path) in seen:
+            logger.warning("ignoring photo %r for citizen %s", photo.path, citizen.id)
+            continue
+        seen.add(str(path))
+        relative = str(path.relative_to(media_dir.resolve()))
+        contribution.photos.append(Photo(path=relative, mime_type=mime, size_bytes=path.stat().st_size))
+    session.add(contribution)
+    session.flush()
+    logger.info("contribution %s stored with %s photo(s)", contribution.id, len(contribution.photos))
+    return contribution
+
+
+def contributions_of(session: Session, sender_id: str, limit: int = 10) -> list[Contribution]:
+    citizen = require_consented(session, sender_id)
+    query = (
+        select(Contribution)
+        .where(Contribution.citizen_id == citizen.id)
+        .order_by(Contribution.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())

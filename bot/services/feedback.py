@@ -1,0 +1,51 @@
+"""Feedback: task ratings and free comments on the service."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from bot.models import Feedback, Task
+from bot.services.citizens import find_citizen
+from bot.services.errors import InvalidInput, TaskNotFound
+from bot.services.text import clean_text
+
+
+RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|out of 5)?\s*$", re.IGNORECASE)
+
+
+def parse_rating(value: object) -> int | None:
+    """1-5 from a button payload or typed text ("4", "4/5", "4 stars", "⭐⭐⭐"); else None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    stars = text.count("⭐") + text.count("★")
+    if stars and not text.replace("⭐", "").replace("★", "").strip():
+        return stars if stars <= 5 else None
+    found = RATING.match(text)
+    return int(found.group(1)) if found else None
+
+
+def record_feedback(
+    session: Session,
+    sender_id: str,
+    rating: int | None,
+    comment: str | None,
+    task_id: int | None = None,
+) -> Feedback:
+    """Store feedback; without consent it is kept anonymous (no citizen link)."""
+    comment = clean_text(comment)
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput(rating)
+    if rating is None and comment is None:
+        raise InvalidInput("empty feedback")
+    if task_id is not None and session.get(Task, task_id) is None:
+        raise TaskNotFound(task_id)
+    citizen = find_citizen(session, sender_id)
+    linked = citizen if citizen is not None and citizen.consented_at is not None else None
+    feedback = Feedback(
+        citizen_id=linked.id if linked else None, task_id=task_id, rating=rating, comment=comment
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback

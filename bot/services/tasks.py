@@ -1,0 +1,114 @@
+"""Tasks: listing open tasks for a citizen, finding one from words, creating them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapidfuzz import fuzz
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from bot.models import CATEGORIES, TASK_KINDS, Task, utcnow
+from bot.services.errors import InvalidInput, TaskClosed, TaskNotFound
+from bot.services.text import fold
+
+TITLE_MATCH_THRESHOLD = 70
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    neighbourhood_id: int | None = None
+    category: str | None = None
+
+
+def get_open_task(session: Session, task_id: object) -> Task:
+    """The task with this id if it exists and is open; ids from buttons are untrusted."""
+    try:
+        key = int(str(task_id))
+    except (TypeError, ValueError):
+        raise TaskNotFound(task_id) from None
+    task = session.get(Task, key) if 0 < key < 2**31 else None
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.status != "open" or (task.ends_at is not None and task.ends_at <= utcnow()):
+        raise TaskClosed(task_id)
+    return task
+
+
+def list_open_tasks(
+    session: Session, wanted: TaskFilter = TaskFilter(), limit: int = 5, now: datetime | None = None
+) -> list[Task]:
+    """Open tasks, most relevant first: same neighbourhood, same category, then soonest.
+
+    Tasks elsewhere are still listed after the relevant ones so the answer is
+    never empty while something is open.
+    """
+    now = now or utcnow()
+    order = []
+    if wanted.neighbourhood_id is not None:
+        order.append(case((Task.neighbourhood_id == wanted.neighbourhood_id, 0), else_=1))
+    if wanted.category is not None:
+        order.append(case((Task.category == wanted.category, 0), else_=1))
+    order += [case((Task.starts_at.is_(None), 1), else_=0), Task.starts_at, Task.id]
+    query = (
+        select(Task)
+        .where(Task.status == "open", (Task.ends_at.is_(None)) | (Task.ends_at > now))
+        .order_by(*order)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def match_tasks(
+    session: Session, words: str, category: str | None = None, now: datetime | None = None
+) -> list[Task]:
+    """Open tasks a sentence like "count me in for the clean-up on Saturday" refers to."""
+    candidates = list_open_tasks(session, TaskFilter(category=category), limit=50, now=now)
+    folded = fold(words)
+    scored = []
+    for task in candidates:
+        score = fuzz.partial_token_set_ratio(fold(task.title), folded)
+        if category is not None and task.category == category:
+            score += 20
+        scored.append((score, task))
+    scored.sort(key=lambda pair: -pair[0])
+    return [task for score, task in scored if score >= TITLE_MATCH_THRESHOLD]
+
+
+def create_task(
+    session: Session,
+    *,
+    title: str,
+    kind: str,
+    category: str,
+    description: str = "",
+    place: str = "",
+    neighbourhood_id: int | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    capacity: int | None = None,
+) -> Task:
+    if kind not in TASK_KINDS or category not in CATEGORIES or not title.strip():
+        raise InvalidInput(title)
+    task = Task(
+        title=title.strip(),
+        kind=kind,
+        category=category,
+        description=description,
+        place=place,
+        neighbourhood_id=neighbourhood_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity if kind == "group" else None,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def close_task(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    task.status = "closed"
+    return task

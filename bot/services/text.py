@@ -1,0 +1,23 @@
+"""Text helpers shared by services: normalising for tolerant matching, length caps."""
+from __future__ import annotations
+
+import unicodedata
+
+MAX_TEXT = 4096
+
+
+def fold(value: str) -> str:
+    """Lower-case, strip accents and punctuation-like separators for fuzzy comparison."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in stripped.casefold())
+    return " ".join(cleaned.split())
+
+
+def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Trim, drop control characters, cap the length; None for nothing left."""
+    if value is None:
+        return None
+    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    kept = kept.strip()
+    return kept[:limit] or None

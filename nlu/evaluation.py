@@ -1,0 +1,86 @@
+"""Score a trained model on the held-out set: intents, macro-F1, category values, latency."""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sklearn.metrics import accuracy_score, f1_score
+
+HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu" / "heldout.yml"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Scores:
+    examples: int
+    intent_accuracy: float
+    macro_f1: float
+    category_accuracy: float
+    category_examples: int
+    p50_ms: float
+    p95_ms: float
+    errors: list[tuple[str, str, str]]
+
+
+def load_examples(path: Path = HELDOUT) -> list[Example]:
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    data = RasaYAMLReader().read(path)
+    examples = []
+    for message in data.intent_examples:
+        categories = frozenset(
+            str(e["value"]) for e in message.get("entities") or [] if e["entity"] == "category"
+        )
+        examples.append(Example(message.get("text"), message.get("intent"), categories))
+    return examples
+
+
+async def _parse_all(model_path: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    results, latencies = [], []
+    for text in texts:
+        started = time.perf_counter()
+        results.append(await agent.parse_message(text))
+        latencies.append((time.perf_counter() - started) * 1000)
+    return results, latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def evaluate(model_path: Path, examples: list[Example] | None = None) -> Scores:
+    examples = examples if examples is not None else load_examples()
+    parsed, latencies = asyncio.run(_parse_all(model_path, [e.text for e in examples]))
+    gold = [e.intent for e in examples]
+    predicted = [p["intent"]["name"] for p in parsed]
+    with_category = [(e, p) for e, p in zip(examples, parsed) if e.categories]
+    correct_categories = sum(
+        1
+        for e, p in with_category
+        if frozenset(str(x["value"]) for x in p.get("entities", []) if x["entity"] == "category")
+        == e.categories
+    )
+    errors = [(e.text, e.intent, p) for e, p in zip(examples, predicted) if e.intent != p]
+    return Scores(
+        examples=len(examples),
+        intent_accuracy=accuracy_score(gold, predicted),
+        macro_f1=f1_score(gold, predicted, average="macro", labels=sorted(set(gold)), zero_division=0),
+        category_accuracy=correct_categories / len(with_category) if with_category else 1.0,
+        category_examples=len(with_category),
+        p50_ms=statistics.median(latencies),
+        p95_ms=percentile(latencies, 0.95),
+        errors=errors,
+    )

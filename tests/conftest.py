@@ -1,0 +1,70 @@
+"""Shared fixtures: a migrated SQLite file per test, and the app pointed at it."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot.db import Database, get_database
+from bot.migrate import upgrade
+from bot.models import utcnow
+from bot.services import citizens, tasks
+from bot.services.demo import ensure_neighbourhoods
+
+NEIGHBOURHOODS = ["Old Town", "Riverside", "Hillcrest", "Station Quarter", "Market District", "Belle-Vue"]
+
+
+@pytest.fixture
+def media_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "media"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A real SQLite file, migrated with Alembic, that the actions also use."""
+    url = f"sqlite:///{tmp_path / 'coprod.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("MEDIA_DIR", str(media_dir))
+    monkeypatch.setenv("COPROD_VAR_DIR", str(tmp_path))
+    from actions.common import settings
+
+    settings.cache_clear()
+    get_database.cache_clear()
+    database = Database(url)
+    with database.session() as session:
+        ensure_neighbourhoods(session, NEIGHBOURHOODS)
+    yield database
+    database.dispose()
+    get_database.cache_clear()
+    settings.cache_clear()
+
+
+def make_citizen(db: Database, sender_id: str, consent: bool = True) -> None:
+    with db.session() as session:
+        if consent:
+            citizens.give_consent(session, sender_id)
+
+
+def make_group_task(db: Database, capacity: int = 3, title: str = "Night safety patrol") -> int:
+    start = utcnow() + timedelta(days=2)
+    with db.session() as session:
+        task = tasks.create_task(
+            session, title=title, kind="group", category="safety", place="Footbridge",
+            starts_at=start, ends_at=start + timedelta(hours=2), capacity=capacity,
+        )
+        return task.id
+
+
+def make_collective_task(db: Database, title: str = "Report illegal dumping") -> int:
+    with db.session() as session:
+        return tasks.create_task(session, title=title, kind="collective", category="waste").id
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

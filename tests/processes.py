@@ -1,0 +1,97 @@
+"""Start the real Rasa server and action server for end-to-end tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.config import PROJECT_ROOT
+
+STARTUP_TIMEOUT = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Assistant:
+    """Rasa + action server on free ports, sharing one app database."""
+
+    workdir: Path
+    model: Path
+    env: dict[str, str] = field(default_factory=dict)
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def start(self) -> None:
+        rasa = str(Path(sys.executable).with_name("rasa"))
+        env = {
+            **os.environ,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "RASA_TRACKER_DB": str(self.workdir / "tracker.db"),
+            "RASA_TELEMETRY_ENABLED": "false",
+            **self.env,
+        }
+        self.env = env
+        self._spawn("actions", [rasa, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)], env)
+        self.start_rasa()
+        wait_until_up(f"http://127.0.0.1:{self.actions_port}/health", self.processes["actions"], self.workdir / "actions.log")
+
+    def start_rasa(self) -> None:
+        rasa = str(Path(sys.executable).with_name("rasa"))
+        self._spawn(
+            "rasa",
+            [rasa, "run", "--model", str(self.model), "--endpoints", "endpoints.yml",
+             "--credentials", "credentials.yml", "--port", str(self.rasa_port)],
+            self.env,
+        )
+        wait_until_up(self.rasa_url, self.processes["rasa"], self.workdir / "rasa.log")
+
+    def stop(self, name: str | None = None) -> None:
+        for key in [name] if name else list(self.processes):
+            process = self.processes.pop(key)
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        body: dict = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        response.raise_for_status()
+        return list(response.json())

@@ -1,0 +1,127 @@
+"""The newcomer's walk-through against the real Rasa server and action server.
+
+Sign up for the demo patrol, report a broken light with an address, see it
+under "my reports", give feedback, erase everything.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot.db import Database
+from bot.migrate import upgrade
+from bot.models import Citizen, Contribution, Feedback, Photo, Signup
+from bot.services.demo import seed_demo
+from tests.conftest import NEIGHBOURHOODS
+from tests.processes import Assistant
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    model = Path(os.environ.get("COPROD_MODEL", "models/coprod.tar.gz")).resolve()
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run `make model` (make test does it)")
+    workdir = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{workdir / 'coprod.db'}"
+    upgrade(url)
+    db = Database(url)
+    with db.session() as session:
+        seed_demo(session, NEIGHBOURHOODS)
+    db.dispose()
+    (workdir / "media").mkdir()
+    helper = Assistant(workdir, model, env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
+    helper.start()
+    yield helper
+    helper.stop()
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def buttons(replies: list[dict]) -> dict[str, str]:
+    return {b["title"]: b["payload"] for r in replies for b in r.get("buttons") or []}
+
+
+def test_newcomer_walkthrough(assistant: Assistant) -> None:
+    me = "e2e-citizen"
+    replies = assistant.say(me, "hi")
+    assert "Is that OK?" in texts(replies)
+    replies = assistant.say(me, buttons(replies)["👍 I agree"])
+    assert "Which area" in texts(replies)
+    replies = assistant.say(me, buttons(replies)["Riverside"])
+    assert "Riverside" in texts(replies)
+
+    replies = assistant.say(me, "which tasks can I join?")
+    assert "Night safety patrol" in texts(replies)
+    patrol_join = next(b["payload"] for r in replies if "patrol" in r.get("text", "") for b in r["buttons"])
+    replies = assistant.say(me, patrol_join)
+    assert "You're in: Night safety patrol" in texts(replies)
+
+    replies = assistant.say(me, "the street light outside the pharmacy on Rue Victor Hugo is broken")
+    assert "photo" in texts(replies).lower()
+    replies = assistant.say(me, "/deny")
+    assert "Street lighting" in texts(replies) and "Rue Victor Hugo" in texts(replies)
+    replies = assistant.say(me, "/affirm")
+    assert "Your reference is R-" in texts(replies)
+
+    replies = assistant.say(me, "what happened to my reports?")
+    assert "Street lighting · received" in texts(replies)
+
+    replies = assistant.say(me, "I want to give feedback")
+    assert "1 (bad) to 5 (great)" in texts(replies)
+    replies = assistant.say(me, buttons(replies)["4"])
+    replies = assistant.say(me, "The patrol briefing was very clear")
+    assert "Thank you for your feedback" in texts(replies)
+
+    replies = assistant.say(me, "delete my data")
+    assert "cannot be undone" in texts(replies)
+    replies = assistant.say(me, buttons(replies)["Yes, erase everything"])
+    assert "erased" in texts(replies)
+
+    db = Database(assistant.env["DATABASE_URL"])
+    with db.session() as session:
+        assert session.query(Citizen).filter_by(sender_id=me).count() == 0
+        report = session.query(Contribution).one()
+        assert report.description is None and report.citizen_id is None and report.category == "lighting"
+        assert session.query(Feedback).one().rating == 4
+        assert session.query(Signup).filter_by(status="active").count() == 0
+    db.dispose()
+
+
+def test_photos_and_coordinates_arrive_as_metadata(assistant: Assistant) -> None:
+    me = "e2e-photographer"
+    media = Path(assistant.env["MEDIA_DIR"])
+    for name in ("one.jpg", "two.jpg"):
+        (media / name).write_bytes(b"\xff\xd8 fake jpeg")
+    assistant.say(me, "/greet")
+    assistant.say(me, "/affirm")
+    replies = assistant.say(
+        me,
+        "rubbish dumped here",
+        metadata={"coprod": {"photos": [{"path": "one.jpg"}, {"path": "two.jpg"}],
+                             "location": {"latitude": 48.8566, "longitude": 2.3522}}},
+    )
+    assert "2 photo(s)" in texts(replies), texts(replies)
+    replies = assistant.say(me, "/affirm")
+    assert "Your reference is R-" in texts(replies)
+    db = Database(assistant.env["DATABASE_URL"])
+    with db.session() as session:
+        report = session.query(Contribution).filter(Contribution.citizen_id.isnot(None)).one()
+        assert (report.category, report.latitude) == ("waste", 48.8566)
+        assert sorted(p.path for p in session.query(Photo)) == ["one.jpg", "two.jpg"]
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "x" * 4096, "🙂🙂🙂", "مرحبا، أريد الإبلاغ عن مشكلة", "'; DROP TABLE citizens; --", '/sign_up{"task_id":"99999"}'],
+)
+def test_bad_input_gets_a_polite_answer(assistant: Assistant, text: str) -> None:
+    replies = assistant.say("e2e-bad-input", text)
+    assert replies and all(r.get("text") for r in replies)
