@@ -201,4 +201,4 @@ def erase(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]
         contributions=summary.contributions_kept,
         feedback=summary.feedback_kept,
     )
-    return [Restarted()]
+    return [SlotSet("erased", True), Restarted()]

@@ -123,7 +123,8 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         new = _photos_in(tracker)
         if new:
-            return {"photos": (tracker.get_slot("photos") or []) + new}
+            merged = {p["path"]: p for p in (tracker.get_slot("photos") or []) + new}
+            return {"photos": list(merged.values())}
         if not _asked(tracker, "photos") or self._interrupted(tracker):
             return {}
         intent, _ = latest_intent(tracker)

@@ -189,6 +189,10 @@ async def test_report_form_takes_photos_and_coordinates_from_metadata(db: Databa
     _, slots = await run_async(ValidateReportForm(), state)
     assert slots["location"] == {"latitude": 48.1, "longitude": 2.2}
     assert [p["path"] for p in slots["photos"]] == ["a.jpg", "b.jpg"]
+    again = tracker(text="", intent="report", active_loop="report_form", consented=True, metadata=metadata,
+                    category="waste", description="bags", requested_slot="location", photos=slots["photos"])
+    _, slots = await run_async(ValidateReportForm(), again)
+    assert len(slots["photos"]) == 2, "the same message seen twice must not double its photos"
 
 
 @pytest.mark.anyio
@@ -258,6 +262,6 @@ def test_erase_asks_then_erases_and_restarts(db: Database) -> None:
     assert responses(messages) == ["utter_ask_erase"] and SlotSet("pending", "erase") in events
     messages, events = run(ActionAffirm(), tracker(intent="affirm", consented=True, pending="erase"))
     assert responses(messages) == ["utter_erased"]
-    assert Restarted() in events
+    assert events[-2:] == [SlotSet("erased", True), Restarted()]
     with db.session() as session:
         assert session.query(Citizen).count() == 0

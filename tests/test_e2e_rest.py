@@ -6,6 +6,7 @@ under "my reports", give feedback, erase everything.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Iterator
 
@@ -92,6 +93,10 @@ def test_newcomer_walkthrough(assistant: Assistant) -> None:
         assert session.query(Feedback).one().rating == 4
         assert session.query(Signup).filter_by(status="active").count() == 0
     db.dispose()
+    with sqlite3.connect(assistant.env["RASA_TRACKER_DB"]) as tracker_db:
+        stored = [row[0] for row in tracker_db.execute("SELECT data FROM events WHERE sender_id = ?", (me,))]
+    assert stored, "the conversation goes on after erasure"
+    assert not [data for data in stored if "Victor Hugo" in data or "briefing" in data]
 
 
 def test_photos_and_coordinates_arrive_as_metadata(assistant: Assistant) -> None:

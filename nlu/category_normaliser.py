@@ -1,0 +1,120 @@
+"""Settle each message on at most one canonical `category` entity.
+
+DIET sometimes tags a fragment ("dark", "pipe on") whose text no synonym
+maps, or misses an everyday word it never saw ("hedge", "pavement"). This
+component runs after EntitySynonymMapper: it keeps canonical values, counts
+lexicon words in the message (outside any `address` entity, so "Station Road"
+does not make a report about roads) and keeps the best-supported category.
+A contribution has one category, so one entity comes out.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+LEXICON = Path(__file__).with_name("category_lexicon.yml")
+CATEGORY = "category"
+WEAK_WORDS = {"road", "roads", "light", "lit", "dark", "skip", "planting"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: str
+    start: int
+    end: int
+    weight: float
+
+
+def compile_lexicon(lexicon: dict[str, list[str]]) -> list[tuple[str, re.Pattern[str], float]]:
+    patterns = []
+    for category, words in lexicon.items():
+        for word in words:
+            body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", word.lower()))
+            weight = 0.5 if word in WEAK_WORDS else 1.0
+            patterns.append((category, re.compile(rf"\b{body}(?:s|es)?\b"), weight))
+    return patterns
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class CategoryNormaliser(GraphComponent, EntityExtractorMixin):
+    """One canonical category per message, from DIET's guess and a word list."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"lexicon": str(LEXICON)}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        raw = yaml.safe_load(Path(config["lexicon"]).read_text(encoding="utf-8"))
+        self.categories = set(raw)
+        self.patterns = compile_lexicon(raw)
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CategoryNormaliser":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def hits(self, text: str, blocked: list[tuple[int, int]]) -> list[Hit]:
+        lowered = text.lower()
+        found = []
+        for category, pattern, weight in self.patterns:
+            for match in pattern.finditer(lowered):
+                if any(start <= match.start() < end for start, end in blocked):
+                    continue
+                found.append(Hit(category, match.start(), match.end(), weight))
+        return found
+
+    def choose(self, text: str, entities: list[dict[str, Any]]) -> dict[str, Any] | None:
+        blocked = [(e["start"], e["end"]) for e in entities if e.get("entity") == "address" and "start" in e]
+        evidence = self.hits(text, blocked)
+        for entity in entities:
+            if entity.get("entity") == CATEGORY and entity.get("value") in self.categories:
+                evidence.append(Hit(entity["value"], entity.get("start", 0), entity.get("end", 0), 1.0))
+        if not evidence:
+            return None
+        score: dict[str, float] = {}
+        first: dict[str, Hit] = {}
+        for hit in evidence:
+            score[hit.category] = score.get(hit.category, 0.0) + hit.weight
+            if hit.category not in first or hit.start < first[hit.category].start:
+                first[hit.category] = hit
+        best = max(score, key=lambda c: (score[c], -first[c].start))
+        hit = first[best]
+        return {
+            "entity": CATEGORY,
+            "value": best,
+            "start": hit.start,
+            "end": hit.end,
+            "confidence_entity": round(score[best] / sum(score.values()), 3),
+            "extractor": self.__class__.__name__,
+        }
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            entities = list(message.get(ENTITIES, []))
+            chosen = self.choose(text, entities)
+            kept = [e for e in entities if e.get("entity") != CATEGORY]
+            if chosen is not None:
+                kept.append(chosen)
+            message.set(ENTITIES, kept, add_to_output=True)
+        return messages
