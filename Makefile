@@ -31,7 +31,7 @@ $(INSTALLED): requirements.lock constraints.txt
 	  echo "Install it with 'pyenv install 3.10' or your package manager, then run make again."; \
 	  exit 1; fi
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip<25" wheel
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.lock
 	touch $@
 

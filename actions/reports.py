@@ -45,11 +45,18 @@ def _photos_in(tracker: Tracker) -> list[dict[str, str]]:
     return found
 
 
-def _coordinates_in(tracker: Tracker) -> tuple[float, float] | None:
+def _location_in(tracker: Tracker) -> dict[str, Any] | None:
+    """Coordinates (and a venue's name and address) a channel attached to the message."""
     location = channel_metadata(tracker).get("location")
     if not isinstance(location, dict):
         return None
-    return valid_coordinates(location.get("latitude"), location.get("longitude"))
+    coordinates = valid_coordinates(location.get("latitude"), location.get("longitude"))
+    if coordinates is None:
+        return None
+    found: dict[str, Any] = {"latitude": coordinates[0], "longitude": coordinates[1]}
+    if isinstance(location.get("address"), str) and location["address"].strip():
+        found["text"] = location["address"].strip()[:300]
+    return found
 
 
 class ValidateReportForm(FormValidationAction):
@@ -104,10 +111,10 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         current = tracker.get_slot("location") or {}
-        coordinates = _coordinates_in(tracker)
+        shared = _location_in(tracker)
         address = entity_value(tracker, "address")
-        if coordinates:
-            return {"location": {**current, "latitude": coordinates[0], "longitude": coordinates[1]}}
+        if shared:
+            return {"location": {**current, **shared}}
         if address and not current:
             return {"location": {"text": str(address)}}
         if not _asked(tracker, "location") or self._interrupted(tracker):
@@ -210,7 +217,7 @@ def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Ev
     location = tracker.get_slot("location") or {}
     category = tracker.get_slot("category")
     description = tracker.get_slot("description") or ""
-    message_id = (tracker.latest_message or {}).get("message_id") or ""
+    message_id = channel_metadata(tracker).get("message_key") or (tracker.latest_message or {}).get("message_id")
     key = f"{tracker.sender_id}:{message_id}" if message_id else None
     try:
         with database().session() as session:

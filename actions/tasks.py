@@ -9,11 +9,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import database, entity_value, language, latest_text, payload, settings
 from actions.onboarding import ask_consent
-from actions.signup_flow import show_tasks, sign_up_and_tell
+from actions.signup_flow import show_tasks, sign_up_and_tell, task_card
 from bot.i18n import format_when
 from bot.models import CATEGORIES
 from bot.services import signups, tasks
-from bot.services.errors import NotSignedUp
+from bot.services.errors import NotSignedUp, TaskClosed, TaskNotFound
 
 
 def _category(tracker: Tracker) -> str | None:
@@ -28,8 +28,17 @@ class ActionListTasks(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        show_tasks(dispatcher, tracker, _category(tracker))
-        return []
+        task_id = tracker.get_slot("task_id")
+        if task_id is None:
+            show_tasks(dispatcher, tracker, _category(tracker))
+            return []
+        try:
+            with database().session() as session:
+                task_card(dispatcher, tasks.get_open_task(session, task_id), language(tracker))
+        except (TaskNotFound, TaskClosed):
+            dispatcher.utter_message(response="utter_task_unavailable")
+            show_tasks(dispatcher, tracker, intro=None)
+        return [SlotSet("task_id", None)]
 
 
 class ActionSignUp(Action):

@@ -33,8 +33,10 @@ def _run(_args: argparse.Namespace) -> int:
 
         asyncio.run(idle())
         return 0
-    print("The Telegram bridge arrives with the Telegram issue; use `make chat` for now.")
-    return 1
+    from bot.telegram.app import run
+
+    run(settings)
+    return 0
 
 
 def _db(args: argparse.Namespace) -> int:

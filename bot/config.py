@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,8 +33,15 @@ class Settings:
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8000
     timezone: str = "UTC"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
     neighbourhoods: list[str] = field(default_factory=list)
     max_photo_bytes: int = 10 * 1024 * 1024
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts to, taken from the public webhook URL."""
+        return urlparse(self.telegram_webhook_url or "").path.lstrip("/")
 
 
 DEFAULT_NEIGHBOURHOODS = "Old Town,Riverside,Hillcrest,Station Quarter,Market District,Belle-Vue"
@@ -56,6 +64,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         telegram_base_url=env.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"),
         telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
+        webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
         coordinator_ids=_list(env.get("COORDINATOR_IDS", "")),
         dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
         dashboard_port=int(env.get("DASHBOARD_PORT", "8000")),

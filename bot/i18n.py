@@ -32,6 +32,35 @@ STATUS_LABELS = {
 }
 
 
+CHANNEL_TEXTS = {
+    "en": {
+        "unavailable": "The assistant is temporarily unavailable. Your message is saved and I'll answer as soon as I can.",
+        "expired": "That option has expired. Here is what you can do now:",
+        "already_chosen": "You already chose this.",
+        "unsupported": "Sorry, I can't read voice messages, videos or stickers yet. Please write to me, or send a photo or your location.",
+        "too_big": "That file is too big. Please send a photo under {megabytes} MB.",
+        "slow_down": "You're sending messages very fast. I'll read them all, just a little more slowly.",
+        "group_hint": "Let's talk in private: tap the button below.",
+        "open_chat": "Open Coprod",
+        "chosen": "✓ {title}",
+        "commands.start": "Start",
+        "commands.help": "What I can do",
+        "commands.tasks": "Tasks you can join",
+        "commands.report": "Report a problem",
+        "commands.mytasks": "My tasks",
+        "commands.myreports": "My reports",
+        "commands.stop": "Stop notifications",
+        "commands.language": "Change language",
+        "commands.deleteme": "Erase my data",
+    },
+}
+
+
+def channel_text(key: str, language: str = "en", **values: object) -> str:
+    """A channel-level message (the bridge's own words), in the citizen's language."""
+    return _catalogue(CHANNEL_TEXTS, language)[key].format(**values)
+
+
 def _catalogue(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
     return table.get(language) or table["en"]
 

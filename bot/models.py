@@ -25,6 +25,7 @@ CATEGORIES = ("waste", "safety", "lighting", "roads", "green_spaces", "water")
 TASK_KINDS = ("group", "collective")
 TASK_STATUSES = ("open", "closed")
 SIGNUP_STATUSES = ("active", "cancelled")
+INBOX_STATUSES = ("held", "pending", "done", "merged")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
 
@@ -57,6 +58,7 @@ class Citizen(Base):
     neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
     consented_at = Column(DateTime, nullable=True)
     notifications = Column(Boolean, nullable=False, default=True, server_default=true())
+    blocked_at = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     neighbourhood = relationship(Neighbourhood)
@@ -192,3 +194,44 @@ class Feedback(Base):
     rating = Column(Integer, nullable=True)
     comment = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class InboxMessage(Base):
+    """A message a citizen sent, kept until the assistant has answered it.
+
+    `update_key` is the channel's id for the update, so a repeated delivery is
+    stored once. Album parts are `held` under one `group_key` until merged.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", INBOX_STATUSES), name="ck_inbox_status"),
+        Index("ix_inbox_chat_status", "chat_id", "status", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    update_key = Column(String(80), nullable=False, unique=True)
+    sender_id = Column(String(64), nullable=False)
+    chat_id = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False, default="")
+    meta = Column(Text, nullable=False, default="{}")
+    status = Column(String(10), nullable=False, default="pending", server_default="pending")
+    group_key = Column(String(80), nullable=True, index=True)
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    not_before = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    handled_at = Column(DateTime, nullable=True)
+
+
+class CallbackToken(Base):
+    """A button's payload kept server-side; Telegram only carries the short token."""
+
+    __tablename__ = "callback_tokens"
+
+    token = Column(String(24), primary_key=True)
+    keyboard = Column(String(24), nullable=False, index=True)
+    chat_id = Column(String(64), nullable=False)
+    payload = Column(Text, nullable=False)
+    title = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    used_at = Column(DateTime, nullable=True)

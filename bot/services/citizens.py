@@ -82,3 +82,25 @@ def set_notifications(session: Session, sender_id: str, enabled: bool) -> Citize
     citizen = require_consented(session, sender_id)
     citizen.notifications = enabled
     return citizen
+
+
+def mark_blocked(session: Session, sender_id: str) -> bool:
+    """The citizen blocked the bot: stop every send to them until they write again."""
+    citizen = find_citizen(session, sender_id)
+    if citizen is None:
+        return False
+    citizen.blocked_at = utcnow()
+    return True
+
+
+def mark_reachable(session: Session, sender_id: str) -> None:
+    """A blocked citizen who writes again has unblocked the bot."""
+    citizen = find_citizen(session, sender_id)
+    if citizen is not None and citizen.blocked_at is not None:
+        citizen.blocked_at = None
+
+
+def may_notify(session: Session, sender_id: str) -> bool:
+    """Whether broadcasts and reminders may go to this citizen."""
+    citizen = find_citizen(session, sender_id)
+    return bool(citizen and citizen.consented_at and citizen.notifications and citizen.blocked_at is None)

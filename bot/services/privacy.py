@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Contribution, Feedback, Photo, Signup
+from bot.services import inbox
 from bot.services.citizens import find_citizen
 from bot.services.signups import release_all
 
@@ -61,6 +62,7 @@ def erase_citizen(session: Session, sender_id: str, media_dir: Path) -> ErasureS
         .values(citizen_id=None, comment=None)
     )
     session.delete(citizen)
+    inbox.forget_sender(session, sender_id)
     session.flush()
     remaining = {p for p in session.execute(select(Photo.path)).scalars()}
     deleted = 0

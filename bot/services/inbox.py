@@ -1,0 +1,148 @@
+"""The inbox: every incoming message is stored before it is handled, so none is lost.
+
+A message stays `pending` until the assistant answered it; if the assistant
+is down it is retried later, oldest first per chat. Album parts arrive as
+separate updates and are `held` under a group key until merged into one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import InboxMessage, utcnow
+
+
+@dataclass(frozen=True)
+class Incoming:
+    update_key: str
+    sender_id: str
+    chat_id: str
+    text: str
+    meta: dict[str, Any]
+    group_key: str | None = None
+
+
+def accept(session: Session, incoming: Incoming) -> InboxMessage | None:
+    """Store a new message; None if this update was already stored (a duplicate)."""
+    item = InboxMessage(
+        update_key=incoming.update_key,
+        sender_id=incoming.sender_id,
+        chat_id=incoming.chat_id,
+        text=incoming.text,
+        meta=json.dumps(incoming.meta, ensure_ascii=False),
+        status="held" if incoming.group_key else "pending",
+        group_key=incoming.group_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError:
+        return None
+    return item
+
+
+def meta_of(item: InboxMessage) -> dict[str, Any]:
+    return dict(json.loads(item.meta or "{}"))
+
+
+def release_group(session: Session, group_key: str) -> InboxMessage | None:
+    """Merge held album parts into the first one: all photos, the caption that exists."""
+    parts = list(
+        session.execute(
+            select(InboxMessage)
+            .where(InboxMessage.group_key == group_key, InboxMessage.status == "held")
+            .order_by(InboxMessage.id)
+        ).scalars()
+    )
+    if not parts:
+        return None
+    first = parts[0]
+    meta = meta_of(first)
+    photos = list(meta.get("coprod", {}).get("photos", []))
+    texts = [p.text for p in parts if p.text and not p.text.startswith("/")]
+    for part in parts[1:]:
+        photos += meta_of(part).get("coprod", {}).get("photos", [])
+        part.status = "merged"
+        part.handled_at = utcnow()
+    meta.setdefault("coprod", {})["photos"] = photos
+    first.meta = json.dumps(meta, ensure_ascii=False)
+    first.text = "\n".join(texts) if texts else first.text
+    first.status = "pending"
+    return first
+
+
+def stale_groups(session: Session, older_than: timedelta, now: datetime | None = None) -> list[str]:
+    """Album groups whose merge never happened (e.g. the process stopped)."""
+    cutoff = (now or utcnow()) - older_than
+    query = (
+        select(InboxMessage.group_key)
+        .where(InboxMessage.status == "held")
+        .group_by(InboxMessage.group_key)
+        .having(func.max(InboxMessage.created_at) < cutoff)
+    )
+    return [key for key in session.execute(query).scalars() if key]
+
+
+def next_pending(session: Session, chat_id: str, now: datetime | None = None) -> InboxMessage | None:
+    """The oldest unanswered message of a chat, if it is due. Order is kept per chat."""
+    oldest = session.execute(
+        select(InboxMessage)
+        .where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(("pending", "held")))
+        .order_by(InboxMessage.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if oldest is None or oldest.status == "held":
+        return None
+    if oldest.not_before is not None and oldest.not_before > (now or utcnow()):
+        return None
+    return oldest
+
+
+def chats_with_due_messages(session: Session, now: datetime | None = None) -> list[str]:
+    now = now or utcnow()
+    query = (
+        select(InboxMessage.chat_id)
+        .where(
+            InboxMessage.status == "pending",
+            (InboxMessage.not_before.is_(None)) | (InboxMessage.not_before <= now),
+        )
+        .group_by(InboxMessage.chat_id)
+        .order_by(func.min(InboxMessage.id))
+    )
+    return list(session.execute(query).scalars())
+
+
+def defer(session: Session, item_id: int, delay: timedelta) -> int:
+    """Try again later; returns how many attempts failed so far."""
+    item = session.get(InboxMessage, item_id)
+    item.attempts += 1
+    item.not_before = utcnow() + delay
+    return int(item.attempts)
+
+
+def hold_until(session: Session, item_id: int, when: datetime) -> None:
+    session.execute(update(InboxMessage).where(InboxMessage.id == item_id).values(not_before=when))
+
+
+def mark_done(session: Session, item_id: int) -> None:
+    session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == item_id)
+        .values(status="done", handled_at=utcnow())
+    )
+
+
+def forget_sender(session: Session, sender_id: str) -> int:
+    """Erasure: drop the stored texts and media references of a citizen's messages."""
+    result = session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.sender_id == sender_id, InboxMessage.status.in_(("done", "merged")))
+        .values(text="", meta="{}")
+    )
+    return int(result.rowcount or 0)

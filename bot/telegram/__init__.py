@@ -1,0 +1,1 @@
+"""Telegram bridge on python-telegram-bot: Telegram types stay inside this package."""

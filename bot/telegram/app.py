@@ -1,0 +1,73 @@
+"""Build and run the python-telegram-bot application (long polling or webhook)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n import channel_text
+from bot.rasa_client import RasaClient
+from bot.telegram.bridge import Bridge, Timing
+from bot.telegram.handlers import COMMANDS, Handlers
+
+logger = logging.getLogger(__name__)
+
+
+def file_url(base_url: str) -> str:
+    """`https://api.telegram.org/bot` → `https://api.telegram.org/file/bot` (also for self-hosted)."""
+    root = base_url[: -len("/bot")] if base_url.endswith("/bot") else base_url.rstrip("/")
+    return f"{root}/file/bot"
+
+
+def build(settings: Settings, timing: Timing = Timing()) -> tuple[Application, Bridge]:
+    database = Database(settings.database_url)
+    bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
+
+    async def post_init(application: Application) -> None:
+        bridge.bot = application.bot
+        commands = [BotCommand(name, channel_text(f"commands.{name}")) for name in COMMANDS]
+        await application.bot.set_my_commands(commands)
+        bridge._later(bridge.retry_forever())
+        logger.info("Telegram bridge ready as @%s", application.bot.username)
+
+    async def post_shutdown(application: Application) -> None:
+        await bridge.close()
+        database.dispose()
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token or "")
+        .base_url(settings.telegram_base_url)
+        .base_file_url(file_url(settings.telegram_base_url))
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(True)
+        .job_queue(None)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    Handlers(bridge).register(application)
+    return application, bridge
+
+
+def run(settings: Settings) -> None:
+    """Webhook mode when TELEGRAM_WEBHOOK_URL is set (the secret is then required), else polling."""
+    application, _ = build(settings)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    if settings.telegram_webhook_url:
+        if not settings.telegram_webhook_secret:
+            raise SystemExit("TELEGRAM_WEBHOOK_SECRET must be set in webhook mode")
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

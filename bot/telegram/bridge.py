@@ -1,0 +1,236 @@
+"""The bridge's core: store each message, hand it to Rasa in order, deliver the replies.
+
+Every message goes to the inbox first (a repeated update is dropped there),
+then the chat's queue is drained under a per-chat lock: oldest first, one at
+a time. If Rasa does not answer, the citizen is told once that the message is
+saved and the retry loop tries again with backoff.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n import channel_text
+from bot.models import utcnow
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.services import buttons, citizens, inbox
+from bot.telegram import media
+from bot.telegram.replies import Outgoing, merge
+
+logger = logging.getLogger(__name__)
+
+FLOOD_LIMIT = parse("20/10 seconds")
+ALBUM_WAIT = 1.2
+SEND_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Knobs the tests turn down; defaults suit production."""
+
+    album_wait: float = ALBUM_WAIT
+    retry_interval: float = 2.0
+    max_backoff: float = 60.0
+
+
+class Bridge:
+    def __init__(self, settings: Settings, db: Database, rasa: RasaClient, timing: Timing = Timing()) -> None:
+        self.settings = settings
+        self.db = db
+        self.rasa = rasa
+        self.timing = timing
+        self.bot: Bot | None = None
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._flood = MovingWindowRateLimiter(MemoryStorage())
+        self._warned: dict[str, float] = {}
+        self._told_unavailable: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    # incoming -------------------------------------------------------------
+
+    async def receive(self, incoming: inbox.Incoming) -> None:
+        """Store, then answer (unless it is a duplicate, a held album part or a flood)."""
+        with self.db.session() as session:
+            stored = inbox.accept(session, incoming)
+            if stored is not None:
+                citizens.mark_reachable(session, incoming.sender_id)
+            stored_id = stored.id if stored else None
+        if stored_id is None:
+            logger.info("duplicate update %s ignored", incoming.update_key)
+            return
+        if incoming.group_key:
+            self._later(self._release_album(incoming.group_key, incoming.chat_id))
+            return
+        if not self._flood.hit(FLOOD_LIMIT, incoming.sender_id):
+            await self._slow_down(incoming, stored_id)
+            return
+        await self.drain(incoming.chat_id)
+
+    async def _slow_down(self, incoming: inbox.Incoming, item_id: int) -> None:
+        with self.db.session() as session:
+            inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=10))
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._warned.get(incoming.sender_id, -1e9) > 10:
+            self._warned[incoming.sender_id] = loop.time()
+            await self.deliver(incoming.chat_id, Outgoing(channel_text("slow_down", self._language(incoming.sender_id))))
+
+    async def _release_album(self, group_key: str, chat_id: str) -> None:
+        await asyncio.sleep(self.timing.album_wait)
+        with self.db.session() as session:
+            inbox.release_group(session, group_key)
+        await self.drain(chat_id)
+
+    def _later(self, coroutine) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # handling -------------------------------------------------------------
+
+    async def drain(self, chat_id: str) -> None:
+        """Answer a chat's due messages in order; stop at the first Rasa failure."""
+        async with self._locks[chat_id]:
+            while True:
+                with self.db.session() as session:
+                    item = inbox.next_pending(session, chat_id)
+                    if item is None:
+                        return
+                    item_id, sender, text, meta = item.id, item.sender_id, item.text, inbox.meta_of(item)
+                try:
+                    meta = await media.resolve(self.bot, meta, self.settings.media_dir, self.settings.max_photo_bytes)
+                except media.FileTooBig:
+                    await self.deliver(chat_id, Outgoing(channel_text(
+                        "too_big", self._language(sender), megabytes=self.settings.max_photo_bytes // 2**20)))
+                    meta = {k: v for k, v in meta.items() if k != "telegram_files"}
+                except (NetworkError, TimedOut):
+                    logger.warning("could not download media for inbox item %s", item_id)
+                    await self._defer(chat_id, item_id, sender)
+                    return
+                meta.setdefault("coprod", {})["message_key"] = f"inbox:{item_id}"
+                try:
+                    replies = await self.rasa.send(sender, text, meta)
+                except RasaUnavailable as exc:
+                    logger.warning("Rasa unavailable for chat %s: %s", chat_id, exc)
+                    await self._defer(chat_id, item_id, sender)
+                    return
+                self._told_unavailable.discard(chat_id)
+                for outgoing in merge(replies):
+                    await self.deliver(chat_id, outgoing)
+                with self.db.session() as session:
+                    inbox.mark_done(session, item_id)
+
+    async def _defer(self, chat_id: str, item_id: int, sender: str) -> None:
+        with self.db.session() as session:
+            attempts = inbox.defer(session, item_id, timedelta(seconds=0))
+            delay = min(self.timing.max_backoff, self.timing.retry_interval * 2 ** min(attempts - 1, 6))
+            inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=delay))
+        if chat_id not in self._told_unavailable:
+            self._told_unavailable.add(chat_id)
+            await self.deliver(chat_id, Outgoing(channel_text("unavailable", self._language(sender))))
+
+    async def retry_forever(self) -> None:
+        """Pick up deferred messages and albums left over by a restart."""
+        while True:
+            try:
+                await self.retry_once()
+            except Exception:
+                logger.exception("retry pass failed")
+            await asyncio.sleep(self.timing.retry_interval)
+
+    async def retry_once(self) -> None:
+        with self.db.session() as session:
+            for group_key in inbox.stale_groups(session, timedelta(seconds=self.timing.album_wait * 3)):
+                inbox.release_group(session, group_key)
+            due = inbox.chats_with_due_messages(session)
+        await asyncio.gather(*(self.drain(chat_id) for chat_id in due))
+
+    # buttons --------------------------------------------------------------
+
+    async def press(self, chat_id: str, sender: str, token: str, message: Message | None, update_key: str) -> str:
+        """A button press: act once, show the choice, then pass its payload on as a message."""
+        with self.db.session() as session:
+            outcome = buttons.redeem(session, chat_id, token)
+        language = self._language(sender)
+        if outcome.status == "expired":
+            await self.deliver(chat_id, Outgoing(channel_text("expired", language)))
+            await self.receive(inbox.Incoming(update_key, sender, chat_id, "/help", {}))
+            return channel_text("expired", language)
+        if outcome.status == "used":
+            return channel_text("already_chosen", language)
+        if message is not None:
+            await self._show_choice(message, outcome.title, language)
+        await self.receive(inbox.Incoming(update_key, sender, chat_id, outcome.payload, {}))
+        return ""
+
+    async def _show_choice(self, message: Message, title: str, language: str) -> None:
+        chosen = channel_text("chosen", language, title=title)
+        try:
+            if message.text:
+                await message.edit_text(f"{message.text}\n\n{chosen}", reply_markup=None)
+            else:
+                await message.edit_reply_markup(reply_markup=None)
+        except (BadRequest, Forbidden) as exc:
+            logger.info("could not mark the choice: %s", exc)
+
+    # outgoing -------------------------------------------------------------
+
+    def keyboard(self, chat_id: str, outgoing: Outgoing) -> InlineKeyboardMarkup | None:
+        rows = outgoing.rows()
+        if not rows:
+            return None
+        flat = [button for row in rows for button in row]
+        with self.db.session() as session:
+            tokens = iter(buttons.issue(session, chat_id, flat))
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(title[:64], callback_data=next(tokens)) for title, _ in row] for row in rows]
+        )
+
+    async def deliver(self, chat_id: str, outgoing: Outgoing) -> Message | None:
+        """Send one message; 403 marks the citizen as having blocked us, never retried."""
+        markup = self.keyboard(chat_id, outgoing)
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                if outgoing.image:
+                    return await self.bot.send_photo(
+                        int(chat_id), outgoing.image, caption=outgoing.text[:1024] or None, reply_markup=markup
+                    )
+                return await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
+            except Forbidden:
+                logger.info("chat %s blocked the bot", chat_id)
+                with self.db.session() as session:
+                    citizens.mark_blocked(session, chat_id)
+                return None
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except BadRequest:
+                logger.exception("Telegram refused a message to chat %s", chat_id)
+                return None
+            except (TimedOut, NetworkError):
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+        logger.error("gave up sending to chat %s after %s attempts", chat_id, SEND_ATTEMPTS)
+        return None
+
+    def _language(self, sender: str) -> str:
+        with self.db.session() as session:
+            citizen = citizens.find_citizen(session, sender)
+            return citizen.language if citizen else "en"
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.rasa.close()
+
+
+def _seconds(value: object) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,141 @@
+"""python-telegram-bot handlers: turn updates into inbox messages for the bridge."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import channel_text
+from bot.services.inbox import Incoming
+from bot.telegram.bridge import Bridge
+from bot.telegram.media import EXTENSIONS
+
+logger = logging.getLogger(__name__)
+
+# Each command is a button payload for the assistant, so no NLU is involved.
+COMMANDS = {
+    "start": "/greet",
+    "help": "/help",
+    "tasks": "/list_tasks",
+    "report": "/report",
+    "mytasks": "/my_signups",
+    "myreports": "/my_reports",
+    "stop": "/stop_notifications",
+    "language": "/change_language",
+    "deleteme": "/delete_my_data",
+}
+START_REPORT = "/report"
+
+
+def _ids(update: Update) -> tuple[str, str]:
+    return str(update.effective_user.id), str(update.effective_chat.id)
+
+
+def deep_link_payload(argument: str) -> str | None:
+    """`task_12` from t.me/<bot>?start=task_12 becomes the task's card."""
+    kind, _, value = argument.partition("_")
+    if kind == "task" and value.isdigit() and len(value) < 10:
+        return "/list_tasks" + json.dumps({"task_id": value}, separators=(",", ":"))
+    return None
+
+
+def media_of(message: Message) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
+    """Telegram files to fetch later, and the location, of one message."""
+    files = []
+    if message.photo:
+        files.append({"file_id": message.photo[-1].file_id, "mime_type": "image/jpeg"})
+    document = message.document
+    if document is not None and (document.mime_type or "") in EXTENSIONS:
+        files.append({"file_id": document.file_id, "mime_type": document.mime_type})
+    location = None
+    if message.venue is not None:
+        venue = message.venue
+        location = {"latitude": venue.location.latitude, "longitude": venue.location.longitude,
+                    "address": ", ".join(p for p in (venue.title, venue.address) if p)}
+    elif message.location is not None:
+        location = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+    return files, location
+
+
+class Handlers:
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    def register(self, application: Application) -> None:
+        private = filters.ChatType.PRIVATE
+        for command in COMMANDS:
+            application.add_handler(CommandHandler(command, self.command, filters=private))
+        application.add_handler(
+            MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, self.group_command)
+        )
+        application.add_handler(CallbackQueryHandler(self.callback))
+        application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.text))
+        media_filter = filters.PHOTO | filters.LOCATION | filters.VENUE | filters.Document.IMAGE
+        application.add_handler(MessageHandler(private & media_filter, self.media))
+        application.add_handler(MessageHandler(private & ~filters.COMMAND, self.unsupported))
+        application.add_error_handler(self.error)
+
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, chat = _ids(update)
+        name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        key = f"tg:{update.update_id}"
+        await self.bridge.receive(Incoming(key, sender, chat, COMMANDS[name], {}))
+        if name == "start" and context.args:
+            payload = deep_link_payload(context.args[0])
+            if payload:
+                await self.bridge.receive(Incoming(f"{key}:link", sender, chat, payload, {}))
+
+    async def group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """In groups the bot only answers commands addressed to it, and invites to a private chat."""
+        text = update.effective_message.text or ""
+        username = context.bot.username or ""
+        if not text.split()[0].lower().endswith(f"@{username.lower()}") or not username:
+            return
+        button = InlineKeyboardButton(channel_text("open_chat"), url=f"https://t.me/{username}")
+        await update.effective_message.reply_text(
+            channel_text("group_hint"), reply_markup=InlineKeyboardMarkup([[button]])
+        )
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, chat = _ids(update)
+        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, update.effective_message.text, {}))
+
+    async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, chat = _ids(update)
+        message = update.effective_message
+        files, location = media_of(message)
+        meta: dict[str, Any] = {"telegram_files": files}
+        if location:
+            meta["coprod"] = {"location": location}
+        text = message.caption or START_REPORT
+        group = f"album:{chat}:{message.media_group_id}" if message.media_group_id else None
+        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, meta, group))
+
+    async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, chat = _ids(update)
+        await update.effective_message.reply_text(channel_text("unsupported", self.bridge._language(sender)))
+
+    async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        sender = str(query.from_user.id)
+        chat = str(query.message.chat.id) if query.message else sender
+        message = query.message if isinstance(query.message, Message) else None
+        notice = await self.bridge.press(chat, sender, query.data or "", message, f"tg:{update.update_id}")
+        try:
+            await query.answer(notice or None)
+        except Exception:
+            logger.info("callback %s answered too late", query.id)
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        logger.error("error while handling an update", exc_info=context.error)

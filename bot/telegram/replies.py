@@ -1,0 +1,56 @@
+"""Turn Rasa's replies into as few Telegram messages as possible, buttons included."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_TEXT = 4096
+MAX_BUTTONS = 12
+
+
+@dataclass
+class Outgoing:
+    """One Telegram message to send: text, optional image and button rows (title, payload)."""
+
+    text: str = ""
+    image: str | None = None
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+    def rows(self) -> list[list[tuple[str, str]]]:
+        """Lay buttons out like a keypad: short ones share a row, long ones get their own."""
+        if not self.buttons:
+            return []
+        if all(len(title) <= 3 for title, _ in self.buttons):
+            return [self.buttons]
+        longest = max(len(title) for title, _ in self.buttons)
+        per_row = 2 if longest <= 20 else 1
+        return [self.buttons[i : i + per_row] for i in range(0, len(self.buttons), per_row)]
+
+
+def merge(replies: list[dict[str, Any]]) -> list[Outgoing]:
+    """Join consecutive replies into one message while text and buttons fit.
+
+    Telegram allows about one message per second per chat; a task list of six
+    replies becomes one message with one button per task.
+    """
+    merged: list[Outgoing] = []
+    for reply in replies:
+        text = str(reply.get("text") or "")
+        buttons = [(str(b.get("title", "")), str(b.get("payload", ""))) for b in reply.get("buttons") or []]
+        image = reply.get("image")
+        current = merged[-1] if merged else None
+        fits = (
+            current is not None
+            and image is None
+            and current.image is None
+            and len(current.text) + len(text) + 2 <= MAX_TEXT
+            and len(current.buttons) + len(buttons) <= MAX_BUTTONS
+        )
+        if fits and current is not None:
+            current.text = f"{current.text}\n\n{text}" if current.text and text else current.text or text
+            current.buttons += buttons
+        else:
+            for start in range(0, max(len(text), 1), MAX_TEXT):
+                merged.append(Outgoing(text=text[start : start + MAX_TEXT], image=image))
+            merged[-1].buttons = buttons
+    return [m for m in merged if m.text or m.image or m.buttons]
