@@ -35,6 +35,8 @@ class Settings:
     timezone: str = "UTC"
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    inbox_retry_seconds: float = 2.0
+    inbox_max_backoff_seconds: float = 60.0
     neighbourhoods: list[str] = field(default_factory=list)
     max_photo_bytes: int = 10 * 1024 * 1024
 
@@ -66,6 +68,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
         webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
+        inbox_retry_seconds=float(env.get("INBOX_RETRY_SECONDS", "2")),
+        inbox_max_backoff_seconds=float(env.get("INBOX_MAX_BACKOFF_SECONDS", "60")),
         coordinator_ids=_list(env.get("COORDINATOR_IDS", "")),
         dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
         dashboard_port=int(env.get("DASHBOARD_PORT", "8000")),

@@ -1,6 +1,7 @@
 """Shared fixtures: a migrated SQLite file per test, and the app pointed at it."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
@@ -11,7 +12,8 @@ from bot.db import Database, get_database
 from bot.migrate import upgrade
 from bot.models import utcnow
 from bot.services import citizens, tasks
-from bot.services.demo import ensure_neighbourhoods
+from bot.services.demo import ensure_neighbourhoods, seed_demo
+from tests.processes import Assistant
 
 NEIGHBOURHOODS = ["Old Town", "Riverside", "Hillcrest", "Station Quarter", "Market District", "Belle-Vue"]
 
@@ -68,3 +70,23 @@ def make_collective_task(db: Database, title: str = "Report illegal dumping") ->
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """Rasa with the trained model and the action server, on a seeded demo database."""
+    model = Path(os.environ.get("COPROD_MODEL", "models/coprod.tar.gz")).resolve()
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run `make model` (make test does it)")
+    workdir = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{workdir / 'coprod.db'}"
+    upgrade(url)
+    db = Database(url)
+    with db.session() as session:
+        seed_demo(session, NEIGHBOURHOODS)
+    db.dispose()
+    (workdir / "media").mkdir()
+    helper = Assistant(workdir, model, env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
+    helper.start()
+    yield helper
+    helper.stop()

@@ -95,3 +95,31 @@ class Assistant:
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         return list(response.json())
+
+
+@dataclass
+class BridgeProcess:
+    """`python -m bot run` against the fake Telegram server, as a real separate process."""
+
+    workdir: Path
+    env: dict[str, str]
+    name: str = "bridge"
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.workdir / f"{self.name}.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env={**os.environ, **self.env},
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return (self.workdir / f"{self.name}.log").read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

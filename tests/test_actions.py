@@ -265,3 +265,11 @@ def test_erase_asks_then_erases_and_restarts(db: Database) -> None:
     assert events[-2:] == [SlotSet("erased", True), Restarted()]
     with db.session() as session:
         assert session.query(Citizen).count() == 0
+
+
+def test_a_deep_link_shows_one_task_or_says_it_is_gone(db: Database) -> None:
+    patrol = make_group_task(db)
+    messages, events = run(ActionListTasks(), tracker(intent="list_tasks", task_id=str(patrol)))
+    assert responses(messages) == ["utter_task_card_group"] and SlotSet("task_id", None) in events
+    messages, _ = run(ActionListTasks(), tracker(intent="list_tasks", task_id="777"))
+    assert responses(messages) == ["utter_task_unavailable", "utter_task_card_group"]

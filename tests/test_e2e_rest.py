@@ -5,40 +5,16 @@ under "my reports", give feedback, erase everything.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from bot.db import Database
-from bot.migrate import upgrade
 from bot.models import Citizen, Contribution, Feedback, Photo, Signup
-from bot.services.demo import seed_demo
-from tests.conftest import NEIGHBOURHOODS
 from tests.processes import Assistant
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    model = Path(os.environ.get("COPROD_MODEL", "models/coprod.tar.gz")).resolve()
-    if not model.exists():
-        pytest.fail(f"no trained model at {model}: run `make model` (make test does it)")
-    workdir = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{workdir / 'coprod.db'}"
-    upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        seed_demo(session, NEIGHBOURHOODS)
-    db.dispose()
-    (workdir / "media").mkdir()
-    helper = Assistant(workdir, model, env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
-    helper.start()
-    yield helper
-    helper.stop()
 
 
 def texts(replies: list[dict]) -> str:

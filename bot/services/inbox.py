@@ -64,17 +64,28 @@ def release_group(session: Session, group_key: str) -> InboxMessage | None:
         return None
     first = parts[0]
     meta = meta_of(first)
-    photos = list(meta.get("coprod", {}).get("photos", []))
     texts = [p.text for p in parts if p.text and not p.text.startswith("/")]
     for part in parts[1:]:
-        photos += meta_of(part).get("coprod", {}).get("photos", [])
+        meta = _merge_meta(meta, meta_of(part))
         part.status = "merged"
         part.handled_at = utcnow()
-    meta.setdefault("coprod", {})["photos"] = photos
     first.meta = json.dumps(meta, ensure_ascii=False)
     first.text = "\n".join(texts) if texts else first.text
     first.status = "pending"
     return first
+
+
+def _merge_meta(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Concatenate lists (photos, files), recurse into blocks, keep the first scalar."""
+    merged = dict(into)
+    for key, value in other.items():
+        if isinstance(value, list):
+            merged[key] = list(merged.get(key) or []) + value
+        elif isinstance(value, dict):
+            merged[key] = _merge_meta(dict(merged.get(key) or {}), value)
+        else:
+            merged.setdefault(key, value)
+    return merged
 
 
 def stale_groups(session: Session, older_than: timedelta, now: datetime | None = None) -> list[str]:

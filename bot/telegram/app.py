@@ -23,8 +23,9 @@ def file_url(base_url: str) -> str:
     return f"{root}/file/bot"
 
 
-def build(settings: Settings, timing: Timing = Timing()) -> tuple[Application, Bridge]:
+def build(settings: Settings) -> tuple[Application, Bridge]:
     database = Database(settings.database_url)
+    timing = Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds)
     bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
 
     async def post_init(application: Application) -> None:

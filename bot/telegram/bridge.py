@@ -52,7 +52,8 @@ class Bridge:
         self.timing = timing
         self.bot: Bot | None = None
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._flood = MovingWindowRateLimiter(MemoryStorage())
+        self._flood_storage = MemoryStorage()  # the limiter only keeps a weak reference
+        self._flood = MovingWindowRateLimiter(self._flood_storage)
         self._warned: dict[str, float] = {}
         self._told_unavailable: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -157,21 +158,25 @@ class Bridge:
 
     # buttons --------------------------------------------------------------
 
-    async def press(self, chat_id: str, sender: str, token: str, message: Message | None, update_key: str) -> str:
-        """A button press: act once, show the choice, then pass its payload on as a message."""
+    def redeem(self, chat_id: str, token: str) -> buttons.Press:
         with self.db.session() as session:
-            outcome = buttons.redeem(session, chat_id, token)
-        language = self._language(sender)
-        if outcome.status == "expired":
-            await self.deliver(chat_id, Outgoing(channel_text("expired", language)))
-            await self.receive(inbox.Incoming(update_key, sender, chat_id, "/help", {}))
-            return channel_text("expired", language)
-        if outcome.status == "used":
-            return channel_text("already_chosen", language)
-        if message is not None:
-            await self._show_choice(message, outcome.title, language)
-        await self.receive(inbox.Incoming(update_key, sender, chat_id, outcome.payload, {}))
-        return ""
+            return buttons.redeem(session, chat_id, token)
+
+    def press_notice(self, press: buttons.Press, sender: str) -> str | None:
+        """The short text shown on the pressed button, for presses that do nothing."""
+        if press.status == "ok":
+            return None
+        return channel_text("already_chosen" if press.status == "used" else "expired", self._language(sender))
+
+    async def act_on(self, press: buttons.Press, chat_id: str, sender: str, message: Message | None, key: str) -> None:
+        """A valid press shows the choice and goes on as a message; an expired one offers help."""
+        if press.status == "expired":
+            await self.deliver(chat_id, Outgoing(channel_text("expired", self._language(sender))))
+            await self.receive(inbox.Incoming(key, sender, chat_id, "/help", {}))
+        elif press.status == "ok":
+            if message is not None:
+                await self._show_choice(message, press.title, self._language(sender))
+            await self.receive(inbox.Incoming(key, sender, chat_id, press.payload, {}))
 
     async def _show_choice(self, message: Message, title: str, language: str) -> None:
         chosen = channel_text("chosen", language, title=title)

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -131,11 +131,12 @@ class Handlers:
         sender = str(query.from_user.id)
         chat = str(query.message.chat.id) if query.message else sender
         message = query.message if isinstance(query.message, Message) else None
-        notice = await self.bridge.press(chat, sender, query.data or "", message, f"tg:{update.update_id}")
+        press = self.bridge.redeem(chat, query.data or "")
         try:
-            await query.answer(notice or None)
-        except Exception:
-            logger.info("callback %s answered too late", query.id)
+            await query.answer(self.bridge.press_notice(press, sender))
+        except TelegramError as exc:
+            logger.info("callback %s not answered: %s", query.id, exc)
+        await self.bridge.act_on(press, chat, sender, message, f"tg:{update.update_id}")
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.error("error while handling an update", exc_info=context.error)
