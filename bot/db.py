@@ -52,7 +52,11 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """Owns the engine and hands out sessions that commit or roll back as a unit."""
+    """Owns the engine and hands out sessions that commit or roll back as a unit.
+
+    Keep each session short (one unit of work, no awaiting or sleeping inside):
+    on SQLite it holds the database's write lock from its first statement.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -33,7 +33,12 @@ class RasaClient:
         if response.status_code >= 500:
             raise RasaUnavailable(f"HTTP {response.status_code}")
         response.raise_for_status()
-        return list(response.json())
+        replies = list(response.json())
+        if not replies:
+            # Rasa answers 200 with nothing when a custom action failed (e.g. the
+            # action server is down); every Coprod turn says something.
+            raise RasaUnavailable("empty reply")
+        return replies
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -35,6 +35,7 @@ def bridge_env(assistant: Assistant, fake: FakeTelegram, **extra: str) -> dict[s
         "RASA_URL": assistant.rasa_url,
         "INBOX_RETRY_SECONDS": "0.5",
         "INBOX_MAX_BACKOFF_SECONDS": "3",
+        "MAX_PHOTO_BYTES": "50000",
         **extra,
     }
 
@@ -233,8 +234,11 @@ def test_blocked_user_is_marked_and_not_retried(fake: FakeTelegram, bridge: Brid
     fake.block(5009)
     fake.push_message(5009, "hello")
     fake.wait_for(lambda c: c["chat_id"] == 5009 and c["status"] == 403, start=start)
-    with db.session() as session:
-        assert waited(lambda: session.query(Citizen).filter_by(sender_id="5009").one().blocked_at is not None)
+    def blocked() -> bool:
+        with db.session() as session:
+            return session.query(Citizen).filter_by(sender_id="5009").one().blocked_at is not None
+
+    assert waited(blocked)
     time.sleep(1)
     assert len([c for c in fake.calls[start:] if c["chat_id"] == 5009 and c["status"] == 403]) == 1
     fake.unblock(5009)
@@ -273,3 +277,33 @@ def test_webhook_mode_checks_the_secret(assistant: Assistant, tmp_path: Path) ->
             assert (forged.status_code, wrong.status_code) == (403, 403)
         finally:
             process.stop()
+
+
+def test_image_documents_are_photos_and_huge_files_are_refused(fake: FakeTelegram, bridge: BridgeProcess) -> None:
+    chat = onboard(fake, 5011)
+    picture = fake.add_file(b"\x89PNG small", file_name="scan.png")
+    asked = chat.say("", "Where is it?", document=(picture, "image/png", "scan.png"), caption="pothole on the pavement")
+    assert asked
+    summary = chat.say("Mill Lane", "Please check your report")
+    assert "1 photo(s)" in summary["params"]["text"]
+    chat.press(summary, "Cancel", "didn't send")
+    huge = fake.add_file(b"0" * 60000)
+    chat.say("", "too big", photo_file_ids=[huge], caption="broken bench in the park")
+
+
+def test_a_flooding_citizen_is_slowed_down_once_and_others_are_not(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    flooder, other = Chat(fake, 5012), Chat(fake, 5013)
+    start = flooder.mark()
+    updates = [fake.push_message(5012, f"are you a bot? {n}") for n in range(23)]
+    assert other.say("/help", "I can help you")
+    warnings = lambda: [c for c in fake.calls[start:] if c["chat_id"] == 5012 and c["status"] == 200  # noqa: E731
+                        and "very fast" in (c["params"].get("text") or "")]
+    assert waited(lambda: len(warnings()) == 1, timeout=30)
+    keys = [f"tg:{u['update_id']}" for u in updates]
+    def all_answered() -> bool:
+        with db.session() as session:
+            done = session.query(InboxMessage).filter(InboxMessage.update_key.in_(keys), InboxMessage.status == "done")
+            return done.count() == len(keys)
+
+    assert waited(all_answered, timeout=120), "every message is answered in the end"
+    assert len(warnings()) == 1

@@ -116,15 +116,21 @@ def next_pending(session: Session, chat_id: str, now: datetime | None = None) ->
 
 
 def chats_with_due_messages(session: Session, now: datetime | None = None) -> list[str]:
+    """Chats whose oldest unanswered message is due now."""
     now = now or utcnow()
+    oldest = (
+        select(func.min(InboxMessage.id))
+        .where(InboxMessage.status.in_(("pending", "held")))
+        .group_by(InboxMessage.chat_id)
+    )
     query = (
         select(InboxMessage.chat_id)
         .where(
+            InboxMessage.id.in_(oldest),
             InboxMessage.status == "pending",
             (InboxMessage.not_before.is_(None)) | (InboxMessage.not_before <= now),
         )
-        .group_by(InboxMessage.chat_id)
-        .order_by(func.min(InboxMessage.id))
+        .order_by(InboxMessage.id)
     )
     return list(session.execute(query).scalars())
 
