@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import Settings, load_settings
@@ -15,6 +16,11 @@ from bot.db import Database, get_database
 logger = logging.getLogger(__name__)
 
 INTERRUPT_CONFIDENCE = 0.8
+# Requests that end an open form (see data/rules/forms.yml) instead of answering it.
+ESCAPE_INTENTS = {
+    "delete_my_data", "stop_notifications", "list_tasks", "my_signups",
+    "my_reports", "sign_up", "cancel_signup", "change_language",
+}
 
 
 @lru_cache(maxsize=None)
@@ -57,5 +63,23 @@ def channel_metadata(tracker: Tracker) -> dict[str, Any]:
     return block if isinstance(block, dict) else {}
 
 
-def utter_main_menu(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(response="utter_main_menu")
+def escaping(tracker: Tracker) -> bool:
+    """The citizen asked for something else (a command, or clearly another request)."""
+    intent, confidence = latest_intent(tracker)
+    text = (tracker.latest_message or {}).get("text") or ""
+    return intent in ESCAPE_INTENTS and (text.startswith("/") or confidence >= INTERRUPT_CONFIDENCE)
+
+
+def ask_consent(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Show the privacy notice; the next yes/no answers it."""
+    dispatcher.utter_message(response="utter_privacy_notice")
+    return [SlotSet("pending", "consent")]
+
+
+def message_key(tracker: Tracker) -> str | None:
+    """A key for "this message of this citizen": the channel's if it gives one, else Rasa's.
+
+    Stored with what the message creates, so a redelivered message creates nothing twice.
+    """
+    message_id = channel_metadata(tracker).get("message_key") or (tracker.latest_message or {}).get("message_id")
+    return f"{tracker.sender_id}:{message_id}" if message_id else None

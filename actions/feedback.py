@@ -9,7 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, entity_value, latest_intent, latest_text
+from actions.common import database, entity_value, escaping, latest_intent, latest_text, message_key
 from bot.services.errors import ServiceError
 from bot.services.feedback import parse_rating, record_feedback
 
@@ -18,9 +18,22 @@ logger = logging.getLogger(__name__)
 RATING_IN_SENTENCE = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)", re.IGNORECASE)
 
 
+CANCELLED = "cancelled"
+
+
 class ValidateFeedbackForm(FormValidationAction):
     def name(self) -> str:
         return "validate_feedback_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if escaping(tracker):
+            return []
+        intent, _ = latest_intent(tracker)
+        if intent == "deny" and tracker.get_slot("requested_slot") == "rating":
+            return [SlotSet("rating", CANCELLED), SlotSet("feedback_comment", "")]
+        return await super().run(dispatcher, tracker, domain)
 
     def extract_rating(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -58,6 +71,9 @@ class ActionSubmitFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         task_id = tracker.get_slot("task_id")
+        if tracker.get_slot("rating") == CANCELLED:
+            dispatcher.utter_message(response="utter_report_cancelled")
+            return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]
         try:
             with database().session() as session:
                 record_feedback(
@@ -66,6 +82,7 @@ class ActionSubmitFeedback(Action):
                     parse_rating(tracker.get_slot("rating")),
                     tracker.get_slot("feedback_comment") or None,
                     int(task_id) if task_id and str(task_id).isdigit() else None,
+                    idempotency_key=message_key(tracker),
                 )
         except ServiceError:
             logger.info("feedback refused", exc_info=True)

@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, entity_value, language, latest_text, payload, settings
+from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings
+from actions.reports import submit_report
 from actions.signup_flow import sign_up_and_tell
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
 from bot.models import LANGUAGES
@@ -16,11 +17,6 @@ from bot.services import citizens, privacy
 from bot.services.errors import ConsentRequired, InvalidInput
 
 logger = logging.getLogger(__name__)
-
-
-def ask_consent(dispatcher: CollectingDispatcher) -> list[EventType]:
-    dispatcher.utter_message(response="utter_privacy_notice")
-    return [SlotSet("pending", "consent")]
 
 
 def ask_neighbourhood(dispatcher: CollectingDispatcher) -> None:
@@ -58,6 +54,8 @@ class ActionAffirm(Action):
             return self._consent(dispatcher, tracker)
         if pending == "erase":
             return erase(dispatcher, tracker)
+        if pending == "report":
+            return submit_report(dispatcher, tracker)
         dispatcher.utter_message(response="utter_main_menu")
         return []
 
@@ -130,14 +128,16 @@ class ActionChangeLanguage(Action):
         if wanted not in LANGUAGES:
             dispatcher.utter_message(response="utter_ask_language")
             return []
-        if tracker.get_slot("consented"):
+        saved = bool(tracker.get_slot("consented"))
+        if saved:
             with database().session() as session:
                 citizens.set_language(session, tracker.sender_id, wanted)
         name = LANGUAGE_NAMES[wanted]
         if wanted in SUPPORTED_LANGUAGES:
             dispatcher.utter_message(response="utter_language_set", language_name=name)
             return [SlotSet("language", wanted)]
-        dispatcher.utter_message(response="utter_language_not_ready", language_name=name)
+        response = "utter_language_not_ready" if saved else "utter_language_not_ready_unsaved"
+        dispatcher.utter_message(response=response, language_name=name)
         return []
 
 
@@ -192,7 +192,8 @@ class ActionAskErase(Action):
 def erase(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Erase, then restart the conversation so no slot keeps personal data."""
     with database().session() as session:
-        summary = privacy.erase_citizen(session, tracker.sender_id, settings().media_dir)
+        summary = privacy.erase_citizen(session, tracker.sender_id)
+    privacy.delete_files(settings().media_dir, summary.photo_files)
     if not summary.found:
         dispatcher.utter_message(response="utter_nothing_to_erase")
         return [SlotSet("pending", None)]

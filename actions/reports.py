@@ -5,12 +5,15 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    ask_consent,
     INTERRUPT_CONFIDENCE,
     channel_metadata,
+    escaping,
+    message_key,
     database,
     entity_value,
     language,
@@ -18,12 +21,12 @@ from actions.common import (
     latest_text,
     settings,
 )
-from actions.onboarding import ask_consent
 from bot.i18n import category_label, status_label
 from bot.models import CATEGORIES
 from bot.services import contributions, signups, tasks
 from bot.services.contributions import ContributionInput, PhotoInput, valid_coordinates
 from bot.services.errors import ConsentRequired, ServiceError
+from bot.services.privacy import delete_files
 from bot.services.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ class ValidateReportForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if escaping(tracker):
+            return []
         intent, _ = latest_intent(tracker)
         requested = tracker.get_slot("requested_slot")
         if intent == "deny" and requested in ("category", "description"):
@@ -217,8 +222,7 @@ def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Ev
     location = tracker.get_slot("location") or {}
     category = tracker.get_slot("category")
     description = tracker.get_slot("description") or ""
-    message_id = channel_metadata(tracker).get("message_key") or (tracker.latest_message or {}).get("message_id")
-    key = f"{tracker.sender_id}:{message_id}" if message_id else None
+    key = message_key(tracker)
     try:
         with database().session() as session:
             contribution = contributions.create_contribution(
@@ -265,9 +269,28 @@ class ActionSubmitReport(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if not tracker.get_slot("report_confirmed") or tracker.get_slot("category") == CANCELLED:
+            with database().session() as session:
+                unused = contributions.unattached(session, [p["path"] for p in tracker.get_slot("photos") or []])
+            delete_files(settings().media_dir, unused)
             dispatcher.utter_message(response="utter_report_cancelled")
             return clear_report()
         return submit_report(dispatcher, tracker)
+
+
+class ActionLeaveForm(Action):
+    """End an open form without sending anything, so another request can be answered."""
+
+    def name(self) -> str:
+        return "action_leave_form"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_report(), *clear_feedback()]
+
+
+def clear_feedback() -> list[EventType]:
+    return [SlotSet("rating", None), SlotSet("feedback_comment", None)]
 
 
 class ActionStartReport(Action):

@@ -8,6 +8,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import database
+from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.citizens import find_citizen
 
 
@@ -21,7 +22,7 @@ class ActionSessionStart(Action):
         with database().session() as session:
             citizen = find_citizen(session, tracker.sender_id)
             consented = bool(citizen and citizen.consented_at)
-            lang = citizen.language if citizen else "en"
+            lang = citizen.language if citizen and citizen.language in SUPPORTED_LANGUAGES else "en"
         return [
             SessionStarted(),
             SlotSet("consented", consented),

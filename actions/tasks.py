@@ -7,8 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, entity_value, language, latest_text, payload, settings
-from actions.onboarding import ask_consent
+from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings
 from actions.signup_flow import show_tasks, sign_up_and_tell, task_card
 from bot.i18n import format_when
 from bot.models import CATEGORIES

@@ -22,12 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.db import Database  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.services.demo import seed_demo  # noqa: E402
 from tests.conftest import NEIGHBOURHOODS  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
-from tests.processes import Assistant, BridgeProcess  # noqa: E402
+from tests.processes import Assistant, BridgeProcess, demo_assistant  # noqa: E402
 
 MESSAGES = ["hi", "what can you do?", "which tasks can I join?", "are you a bot?", "thanks"]
 
@@ -82,14 +79,8 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "coprod.tar.gz"))
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="coprod-bench-"))
-    url = f"sqlite:///{workdir / 'coprod.db'}"
-    upgrade(url)
-    database = Database(url)
-    with database.session() as session:
-        seed_demo(session, NEIGHBOURHOODS)
-    database.dispose()
-    (workdir / "media").mkdir()
-    assistant = Assistant(workdir, Path(args.model), env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
+    assistant = demo_assistant(workdir, Path(args.model), NEIGHBOURHOODS)
+    url = assistant.env["DATABASE_URL"]
     assistant.start()
     rows = []
     try:

@@ -35,6 +35,7 @@ STATUS_LABELS = {
 CHANNEL_TEXTS = {
     "en": {
         "unavailable": "The assistant is temporarily unavailable. Your message is saved and I'll answer as soon as I can.",
+        "failed": "Sorry, I couldn't handle that message. Please try again in a different way, or tap /help.",
         "expired": "That option has expired. Here is what you can do now:",
         "already_chosen": "You already chose this.",
         "unsupported": "Sorry, I can't read voice messages, videos or stickers yet. Please write to me, or send a photo or your location.",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
     true,
 )
@@ -25,7 +26,7 @@ CATEGORIES = ("waste", "safety", "lighting", "roads", "green_spaces", "water")
 TASK_KINDS = ("group", "collective")
 TASK_STATUSES = ("open", "closed")
 SIGNUP_STATUSES = ("active", "cancelled")
-INBOX_STATUSES = ("held", "pending", "done", "merged")
+INBOX_STATUSES = ("held", "pending", "done", "merged", "failed")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
 
@@ -186,6 +187,7 @@ class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = (
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+        UniqueConstraint("idempotency_key", name="uq_feedback_idempotency_key"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -193,6 +195,7 @@ class Feedback(Base):
     task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
     rating = Column(Integer, nullable=True)
     comment = Column(Text, nullable=True)
+    idempotency_key = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 

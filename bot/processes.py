@@ -21,10 +21,16 @@ def commands(python: str, rasa: str) -> dict[str, list[str]]:
         "actions": [rasa, "run", "actions", "--actions", "actions", "--port", "5055"],
         "rasa": [
             rasa, "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "--port", "5005", "--enable-api",
+            "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", "5005",
         ],
         "bridge": [python, "-m", "bot", "run"],
     }
+
+
+def local_only_env() -> dict[str, str]:
+    """Rasa's REST channel trusts the sender id it is given, so nothing but this
+    machine may reach Rasa or the action server (Sanic reads SANIC_HOST)."""
+    return {**os.environ, "SANIC_HOST": os.environ.get("SANIC_HOST", "127.0.0.1")}
 
 
 def main() -> int:
@@ -35,7 +41,7 @@ def main() -> int:
     children: dict[str, subprocess.Popen] = {}
     for name, argv in commands(sys.executable, rasa).items():
         logger.info("starting %s", name)
-        children[name] = subprocess.Popen(argv, cwd=PROJECT_ROOT)
+        children[name] = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=local_only_env())
     logger.info("Rasa at %s; the assistant is ready once Rasa logs 'Rasa server is up and running'", settings.rasa_url)
     stopping = False
 

@@ -10,7 +10,15 @@ logger = logging.getLogger(__name__)
 
 
 class RasaUnavailable(Exception):
-    """Rasa or its action server did not answer; the caller keeps the message."""
+    """Rasa or its action server did not answer; the caller keeps the message.
+
+    `transient` is False when Rasa answered but not usefully (an error status,
+    an empty reply): retrying the same message forever would not help.
+    """
+
+    def __init__(self, reason: str, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 class RasaClient:
@@ -32,12 +40,16 @@ class RasaClient:
             raise RasaUnavailable(str(exc)) from exc
         if response.status_code >= 500:
             raise RasaUnavailable(f"HTTP {response.status_code}")
-        response.raise_for_status()
-        replies = list(response.json())
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"HTTP {response.status_code}", transient=False)
+        try:
+            replies = list(response.json())
+        except ValueError:
+            raise RasaUnavailable("reply is not JSON", transient=False) from None
         if not replies:
             # Rasa answers 200 with nothing when a custom action failed (e.g. the
             # action server is down); every Coprod turn says something.
-            raise RasaUnavailable("empty reply")
+            raise RasaUnavailable("empty reply", transient=False)
         return replies
 
     async def close(self) -> None:

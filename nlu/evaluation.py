@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ def load_examples(path: Path = HELDOUT, unseen_only: bool = True) -> list[Exampl
 
 async def _parse_all(model_path: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
 
     agent = Agent.load(str(model_path))
     results, latencies = [], []

@@ -12,8 +12,8 @@ from bot.db import Database, get_database
 from bot.migrate import upgrade
 from bot.models import utcnow
 from bot.services import citizens, tasks
-from bot.services.demo import ensure_neighbourhoods, seed_demo
-from tests.processes import Assistant
+from bot.services.demo import ensure_neighbourhoods
+from tests.processes import Assistant, demo_assistant
 
 NEIGHBOURHOODS = ["Old Town", "Riverside", "Hillcrest", "Station Quarter", "Market District", "Belle-Vue"]
 
@@ -78,15 +78,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     model = Path(os.environ.get("COPROD_MODEL", "models/coprod.tar.gz")).resolve()
     if not model.exists():
         pytest.fail(f"no trained model at {model}: run `make model` (make test does it)")
-    workdir = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{workdir / 'coprod.db'}"
-    upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        seed_demo(session, NEIGHBOURHOODS)
-    db.dispose()
-    (workdir / "media").mkdir()
-    helper = Assistant(workdir, model, env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
+    helper = demo_assistant(tmp_path_factory.mktemp("e2e"), model, NEIGHBOURHOODS)
     helper.start()
     yield helper
     helper.stop()

@@ -58,6 +58,7 @@ class Assistant:
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
             "RASA_TRACKER_DB": str(self.workdir / "tracker.db"),
             "RASA_TELEMETRY_ENABLED": "false",
+            "SANIC_HOST": "127.0.0.1",
             **self.env,
         }
         self.env = env
@@ -70,7 +71,7 @@ class Assistant:
         self._spawn(
             "rasa",
             [rasa, "run", "--model", str(self.model), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--port", str(self.rasa_port)],
+             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
             self.env,
         )
         wait_until_up(self.rasa_url, self.processes["rasa"], self.workdir / "rasa.log")
@@ -95,6 +96,22 @@ class Assistant:
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         return list(response.json())
+
+
+def demo_assistant(workdir: Path, model: Path, neighbourhoods: list[str]) -> Assistant:
+    """An Assistant (not started) over a fresh, migrated database holding the demo city."""
+    from bot.db import Database
+    from bot.migrate import upgrade
+    from bot.services.demo import seed_demo
+
+    url = f"sqlite:///{workdir / 'coprod.db'}"
+    upgrade(url)
+    database = Database(url)
+    with database.session() as session:
+        seed_demo(session, neighbourhoods)
+    database.dispose()
+    (workdir / "media").mkdir(exist_ok=True)
+    return Assistant(workdir, model, env={"DATABASE_URL": url, "MEDIA_DIR": str(workdir / "media")})
 
 
 @dataclass

@@ -7,12 +7,18 @@ from typing import Any
 import pytest
 import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.events import Restarted, SlotSet
+from rasa_sdk.events import ActiveLoop, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionSubmitFeedback, ValidateFeedbackForm
 from actions.onboarding import ActionAffirm, ActionAskErase, ActionGreet, ActionSetNeighbourhood
-from actions.reports import ActionAskReportConfirmed, ActionMyReports, ActionSubmitReport, ValidateReportForm
+from actions.reports import (
+    ActionAskReportConfirmed,
+    ActionLeaveForm,
+    ActionMyReports,
+    ActionSubmitReport,
+    ValidateReportForm,
+)
 from actions.session import ActionSessionStart
 from actions.tasks import ActionCancelSignup, ActionListTasks, ActionMySignups, ActionSignUp
 from bot.config import PROJECT_ROOT
@@ -273,3 +279,50 @@ def test_a_deep_link_shows_one_task_or_says_it_is_gone(db: Database) -> None:
     assert responses(messages) == ["utter_task_card_group"] and SlotSet("task_id", None) in events
     messages, _ = run(ActionListTasks(), tracker(intent="list_tasks", task_id="777"))
     assert responses(messages) == ["utter_task_unavailable", "utter_task_card_group"]
+
+
+@pytest.mark.anyio
+async def test_another_request_inside_a_form_is_not_taken_as_an_answer(db: Database) -> None:
+    for form, slot in (("report_form", "description"), ("feedback_form", "rating")):
+        state = tracker(text="/delete_my_data", intent="delete_my_data", active_loop=form, requested_slot=slot)
+        action = ValidateReportForm() if form == "report_form" else ValidateFeedbackForm()
+        messages, slots = await run_async(action, state)
+        assert (messages, slots) == ([], {}), "no slot filled, so the form rejects and the rules answer"
+    _, events = run(ActionLeaveForm(), tracker(active_loop="report_form", category="waste"))
+    assert ActiveLoop(None) in events and SlotSet("category", None) in events
+
+
+@pytest.mark.anyio
+async def test_feedback_can_be_cancelled_at_the_rating(db: Database) -> None:
+    _, slots = await run_async(
+        ValidateFeedbackForm(),
+        tracker(text="no thanks", intent="deny", active_loop="feedback_form", requested_slot="rating"),
+    )
+    messages, _ = run(ActionSubmitFeedback(), tracker(**slots))
+    assert responses(messages) == ["utter_report_cancelled"]
+    with db.session() as session:
+        assert session.query(Feedback).count() == 0
+
+
+def test_a_cancelled_report_leaves_no_photo_file(db: Database, media_dir: Path) -> None:
+    (media_dir / "orphan.jpg").write_bytes(b"img")
+    slots = dict(consented=True, category="waste", description="x", location={}, photos=[{"path": "orphan.jpg"}],
+                 report_confirmed=False)
+    messages, _ = run(ActionSubmitReport(), tracker(intent="deny", **slots))
+    assert responses(messages) == ["utter_report_cancelled"]
+    assert not (media_dir / "orphan.jpg").exists()
+
+
+def test_send_again_after_a_failed_save_submits_the_report(db: Database) -> None:
+    make_citizen(db, "ana")
+    slots = dict(consented=True, pending="report", category="roads", description="Pothole",
+                 location={"text": "Mill Lane"}, photos=[], report_confirmed=True)
+    messages, _ = run(ActionAffirm(), tracker(intent="affirm", **slots))
+    assert responses(messages) == ["utter_report_saved"]
+
+
+def test_feedback_is_stored_once_per_message(db: Database) -> None:
+    for _ in range(2):
+        run(ActionSubmitFeedback(), tracker(rating="5", feedback_comment="", metadata={"coprod": {"message_key": "inbox:9"}}))
+    with db.session() as session:
+        assert session.query(Feedback).count() == 1

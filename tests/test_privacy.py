@@ -4,11 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.db import Database
-from bot.models import Citizen, Contribution, Feedback, Photo, Signup, Task
-from bot.services import citizens, signups
+from bot.models import CallbackToken, Citizen, Contribution, Feedback, InboxMessage, Photo, Signup, Task
+from bot.services import buttons, citizens, inbox, signups
 from bot.services.contributions import ContributionInput, PhotoInput, create_contribution
 from bot.services.feedback import record_feedback
-from bot.services.privacy import erase_citizen
+from bot.services.inbox import Incoming
+from bot.services.privacy import delete_files, erase_citizen
 from tests.conftest import make_citizen, make_group_task
 
 
@@ -27,11 +28,15 @@ def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: 
                               latitude=48.856613, longitude=2.352222, photos=[PhotoInput("a.jpg")]),
             media_dir, 10_000,
         )
+        session.query(Contribution).one().idempotency_key = "ana:inbox:1"
         record_feedback(session, "ana", 4, "Ana from number 3", task_id)
+        inbox.accept(session, Incoming("tg:1", "ana", "ana", "I live at 3 Mill Lane", {}))
+        buttons.issue(session, "ana", [("Leave: Night safety patrol", "/cancel_signup")])
     with db.session() as session:
-        summary = erase_citizen(session, "ana", media_dir)
-    assert summary.found and summary.contributions_kept == 1 and summary.photos_deleted == 1
+        summary = erase_citizen(session, "ana")
+    assert summary.found and summary.contributions_kept == 1 and summary.photo_files == ("a.jpg",)
     assert summary.signups_cancelled == 1 and summary.feedback_kept == 1
+    assert delete_files(media_dir, summary.photo_files) == 1
     assert not (media_dir / "a.jpg").exists()
     with db.session() as session:
         assert session.query(Citizen).filter_by(sender_id="ana").count() == 0
@@ -43,8 +48,10 @@ def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: 
         assert (feedback.rating, feedback.comment, feedback.citizen_id) == (4, None, None)
         assert session.get(Task, task_id).taken == 1
         assert session.query(Signup).filter_by(status="active").count() == 1
+        assert session.query(InboxMessage).count() == 0 and session.query(CallbackToken).count() == 0
+        assert kept.idempotency_key is None
     with db.session() as session:
-        assert not erase_citizen(session, "ana", media_dir).found
+        assert not erase_citizen(session, "ana").found
 
 
 def test_neighbourhood_matching_is_tolerant(db: Database) -> None:

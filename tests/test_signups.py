@@ -129,3 +129,5 @@ def test_tasks_in_the_citizens_area_and_category_come_first(db: Database) -> Non
         matches = tasks.match_tasks(session, "count me in for the patrol on friday")
         assert [t.title for t in matches] == ["Night safety patrol"]
         assert tasks.match_tasks(session, "hello there") == []
+        assert tasks.match_tasks(session, "count me in") == [], "no content word names no task"
+        assert [t.title for t in tasks.match_tasks(session, "sign me up for the nite patrol")] == ["Night safety patrol"]

@@ -115,3 +115,11 @@ def contributions_of(session: Session, sender_id: str, limit: int = 10) -> list[
         .limit(limit)
     )
     return list(session.execute(query).scalars())
+
+
+def unattached(session: Session, relative_paths: list[str]) -> list[str]:
+    """The paths no stored photo uses: files of a cancelled report, safe to delete."""
+    if not relative_paths:
+        return []
+    used = set(session.execute(select(Photo.path).where(Photo.path.in_(relative_paths))).scalars())
+    return [path for path in relative_paths if path not in used]

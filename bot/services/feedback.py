@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Feedback, Task
@@ -32,8 +33,15 @@ def record_feedback(
     rating: int | None,
     comment: str | None,
     task_id: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Feedback:
-    """Store feedback; without consent it is kept anonymous (no citizen link)."""
+    """Store feedback once per key; without consent it is kept anonymous (no citizen link)."""
+    if idempotency_key:
+        existing = session.execute(
+            select(Feedback).where(Feedback.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
     comment = clean_text(comment)
     if rating is not None and not 1 <= rating <= 5:
         raise InvalidInput(rating)
@@ -44,7 +52,11 @@ def record_feedback(
     citizen = find_citizen(session, sender_id)
     linked = citizen if citizen is not None and citizen.consented_at is not None else None
     feedback = Feedback(
-        citizen_id=linked.id if linked else None, task_id=task_id, rating=rating, comment=comment
+        citizen_id=linked.id if linked else None,
+        task_id=task_id,
+        rating=rating,
+        comment=comment,
+        idempotency_key=idempotency_key,
     )
     session.add(feedback)
     session.flush()

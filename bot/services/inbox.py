@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,11 +155,24 @@ def mark_done(session: Session, item_id: int) -> None:
     )
 
 
-def forget_sender(session: Session, sender_id: str) -> int:
-    """Erasure: drop the stored texts and media references of a citizen's messages."""
-    result = session.execute(
+def mark_failed(session: Session, item_id: int) -> None:
+    """Set a message aside for staff after repeated failures; it is kept, not retried."""
+    session.execute(
         update(InboxMessage)
-        .where(InboxMessage.sender_id == sender_id, InboxMessage.status.in_(("done", "merged")))
-        .values(text="", meta="{}")
+        .where(InboxMessage.id == item_id)
+        .values(status="failed", handled_at=utcnow())
     )
+
+
+def update_meta(session: Session, item_id: int, meta: dict[str, Any]) -> None:
+    session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == item_id)
+        .values(meta=json.dumps(meta, ensure_ascii=False))
+    )
+
+
+def forget_sender(session: Session, sender_id: str) -> int:
+    """Erasure: delete every stored message of a citizen."""
+    result = session.execute(delete(InboxMessage).where(InboxMessage.sender_id == sender_id))
     return int(result.rowcount or 0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Contribution, Feedback, Photo, Signup
+from bot.models import CallbackToken, Contribution, Feedback, Signup
 from bot.services import inbox
 from bot.services.citizens import find_citizen
 from bot.services.signups import release_all
@@ -22,17 +23,18 @@ COARSE_DECIMALS = 2  # about 1 km: enough for area statistics, not for a doorste
 class ErasureSummary:
     found: bool
     contributions_kept: int = 0
-    photos_deleted: int = 0
     signups_cancelled: int = 0
     feedback_kept: int = 0
+    photo_files: tuple[str, ...] = ()
 
 
-def erase_citizen(session: Session, sender_id: str, media_dir: Path) -> ErasureSummary:
-    """Delete identity, free text, exact places and photos; keep categories, dates, ratings.
-
-    Photo files are removed after the rows, so a failure leaves no row
-    pointing at a missing file; a leftover file is logged, never exposed.
+def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
+    """Delete identity, free text, exact places, messages and buttons; keep categories,
+    dates and ratings. Photo files are listed, to delete with `delete_files` once the
+    session has committed (a failed commit must not leave rows without their files).
     """
+    inbox.forget_sender(session, sender_id)
+    session.execute(delete(CallbackToken).where(CallbackToken.chat_id == sender_id))
     citizen = find_citizen(session, sender_id)
     if citizen is None:
         return ErasureSummary(found=False)
@@ -45,42 +47,43 @@ def erase_citizen(session: Session, sender_id: str, media_dir: Path) -> ErasureS
         contribution.photos.clear()
         contribution.description = None
         contribution.location_text = None
+        contribution.idempotency_key = None
         if contribution.latitude is not None:
             contribution.latitude = round(contribution.latitude, COARSE_DECIMALS)
             contribution.longitude = round(contribution.longitude, COARSE_DECIMALS)
         contribution.citizen_id = None
     cancelled = release_all(session, citizen.id)
-    session.execute(
-        update(Signup).where(Signup.citizen_id == citizen.id).values(citizen_id=None)
-    )
-    feedback_ids = list(
-        session.execute(select(Feedback.id).where(Feedback.citizen_id == citizen.id)).scalars()
-    )
-    session.execute(
+    session.execute(update(Signup).where(Signup.citizen_id == citizen.id).values(citizen_id=None))
+    feedback_count = session.execute(
         update(Feedback)
         .where(Feedback.citizen_id == citizen.id)
-        .values(citizen_id=None, comment=None)
-    )
+        .values(citizen_id=None, comment=None, idempotency_key=None)
+    ).rowcount
     session.delete(citizen)
-    inbox.forget_sender(session, sender_id)
     session.flush()
-    remaining = {p for p in session.execute(select(Photo.path)).scalars()}
-    deleted = 0
-    for relative in photo_paths:
-        if relative in remaining:
-            continue
-        try:
-            (media_dir / relative).unlink()
-            deleted += 1
-        except FileNotFoundError:
-            deleted += 1
-        except OSError:
-            logger.exception("could not delete photo file %s", relative)
     logger.info("erased a citizen: %s contributions anonymised", len(contributions))
     return ErasureSummary(
         found=True,
         contributions_kept=len(contributions),
-        photos_deleted=deleted,
         signups_cancelled=cancelled,
-        feedback_kept=len(feedback_ids),
+        feedback_kept=int(feedback_count or 0),
+        photo_files=tuple(photo_paths),
     )
+
+
+def delete_files(media_dir: Path, relative_paths: Iterable[str]) -> int:
+    """Remove stored files (after the rows that named them are gone); returns how many."""
+    deleted = 0
+    root = media_dir.resolve()
+    for relative in relative_paths:
+        target = (root / relative).resolve()
+        if root not in target.parents:
+            continue
+        try:
+            target.unlink()
+            deleted += 1
+        except FileNotFoundError:
+            deleted += 1
+        except OSError:
+            logger.exception("could not delete file %s", relative)
+    return deleted

@@ -12,7 +12,7 @@ from bot.models import CATEGORIES, TASK_KINDS, Task, utcnow
 from bot.services.errors import InvalidInput, TaskClosed, TaskNotFound
 from bot.services.text import fold
 
-TITLE_MATCH_THRESHOLD = 70
+WORD_MATCH = 85
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,39 @@ def list_open_tasks(
     return list(session.execute(query).scalars())
 
 
+STOPWORDS = frozenset(
+    "a an and at be can count for from get go i i'm im in into is it join let me my of on "
+    "please put sign the this to up want we with would you like take part help task tasks "
+    "some any there just me please pls".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    return {word for word in fold(text).split() if len(word) >= 3 and word not in STOPWORDS}
+
+
 def match_tasks(
     session: Session, words: str, category: str | None = None, now: datetime | None = None
 ) -> list[Task]:
-    """Open tasks a sentence like "count me in for the clean-up on Saturday" refers to."""
-    candidates = list_open_tasks(session, TaskFilter(category=category), limit=50, now=now)
-    folded = fold(words)
+    """Open tasks a sentence like "count me in for the clean-up on Saturday" names.
+
+    Only content words count ("count me in" names no task); small typos are
+    tolerated. Tasks naming the most words come first; ties are all returned,
+    so the caller can ask which one was meant.
+    """
+    wanted = content_words(words)
+    if not wanted:
+        return []
     scored = []
-    for task in candidates:
-        score = fuzz.partial_token_set_ratio(fold(task.title), folded)
-        if category is not None and task.category == category:
-            score += 20
-        scored.append((score, task))
-    scored.sort(key=lambda pair: -pair[0])
-    return [task for score, task in scored if score >= TITLE_MATCH_THRESHOLD]
+    for task in list_open_tasks(session, TaskFilter(category=category), limit=50, now=now):
+        title = content_words(task.title)
+        hits = sum(1 for word in title if any(fuzz.ratio(word, other) >= WORD_MATCH for other in wanted))
+        if hits:
+            scored.append((hits, task))
+    if not scored:
+        return []
+    best = max(hits for hits, _ in scored)
+    return [task for hits, task in scored if hits == best]
 
 
 def create_task(

@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from limits import parse
 from limits.storage import MemoryStorage
@@ -31,6 +32,8 @@ from bot.telegram.replies import Outgoing, merge
 logger = logging.getLogger(__name__)
 
 FLOOD_LIMIT = parse("20/10 seconds")
+MAX_ATTEMPTS = 5
+REPLIES, SENT = "_replies", "_sent"
 ALBUM_WAIT = 1.2
 SEND_ATTEMPTS = 4
 
@@ -84,7 +87,7 @@ class Bridge:
         loop = asyncio.get_running_loop()
         if loop.time() - self._warned.get(incoming.sender_id, -1e9) > 10:
             self._warned[incoming.sender_id] = loop.time()
-            await self.deliver(incoming.chat_id, Outgoing(channel_text("slow_down", self._language(incoming.sender_id))))
+            await self.deliver(incoming.chat_id, Outgoing(channel_text("slow_down", self.language_of(incoming.sender_id))))
 
     async def _release_album(self, group_key: str, chat_id: str) -> None:
         await asyncio.sleep(self.timing.album_wait)
@@ -100,7 +103,7 @@ class Bridge:
     # handling -------------------------------------------------------------
 
     async def drain(self, chat_id: str) -> None:
-        """Answer a chat's due messages in order; stop at the first Rasa failure."""
+        """Answer a chat's due messages in order; stop at the first failure and retry later."""
         async with self._locks[chat_id]:
             while True:
                 with self.db.session() as session:
@@ -108,37 +111,83 @@ class Bridge:
                     if item is None:
                         return
                     item_id, sender, text, meta = item.id, item.sender_id, item.text, inbox.meta_of(item)
-                try:
-                    meta = await media.resolve(self.bot, meta, self.settings.media_dir, self.settings.max_photo_bytes)
-                except media.FileTooBig:
-                    await self.deliver(chat_id, Outgoing(channel_text(
-                        "too_big", self._language(sender), megabytes=self.settings.max_photo_bytes // 2**20)))
-                    meta = {k: v for k, v in meta.items() if k != "telegram_files"}
-                except (NetworkError, TimedOut):
-                    logger.warning("could not download media for inbox item %s", item_id)
-                    await self._defer(chat_id, item_id, sender)
+                    consented = citizens.find_citizen(session, sender) is not None
+                if not await self._handle(chat_id, item_id, sender, text, meta, consented):
                     return
-                meta.setdefault("coprod", {})["message_key"] = f"inbox:{item_id}"
-                try:
-                    replies = await self.rasa.send(sender, text, meta)
-                except RasaUnavailable as exc:
-                    logger.warning("Rasa unavailable for chat %s: %s", chat_id, exc)
-                    await self._defer(chat_id, item_id, sender)
-                    return
-                self._told_unavailable.discard(chat_id)
-                for outgoing in merge(replies):
-                    await self.deliver(chat_id, outgoing)
-                with self.db.session() as session:
-                    inbox.mark_done(session, item_id)
 
-    async def _defer(self, chat_id: str, item_id: int, sender: str) -> None:
+    async def _handle(
+        self, chat_id: str, item_id: int, sender: str, text: str, meta: dict[str, Any], consented: bool
+    ) -> bool:
+        """One message: media, Rasa, replies. Each stage's result is saved before the next,
+        so a retry resumes where it stopped (no second download, no second Rasa turn)."""
+        if REPLIES not in meta:
+            if meta.get("telegram_files"):
+                meta = await self._fetch_media(chat_id, sender, meta, consented)
+                if meta is None:
+                    return await self._defer(chat_id, item_id, sender, transient=True)
+                self._save(item_id, meta)
+            meta.setdefault("coprod", {})["message_key"] = f"inbox:{item_id}"
+            try:
+                replies = await self.rasa.send(sender, text, meta)
+            except RasaUnavailable as exc:
+                logger.warning("Rasa did not answer chat %s: %s", chat_id, exc)
+                return await self._defer(chat_id, item_id, sender, transient=exc.transient)
+            self._told_unavailable.discard(chat_id)
+            meta = {**meta, REPLIES: replies, SENT: 0}
+            self._save(item_id, meta)
+        outgoing = merge(meta[REPLIES])
+        for index in range(int(meta.get(SENT, 0)), len(outgoing)):
+            outcome = await self.deliver(chat_id, outgoing[index])
+            if outcome == "blocked":
+                break
+            if outcome == "failed":
+                return await self._defer(chat_id, item_id, sender, transient=True, notify=False)
+            meta[SENT] = index + 1
+            self._save(item_id, meta)
+        with self.db.session() as session:
+            inbox.mark_done(session, item_id)
+        return True
+
+    async def _fetch_media(
+        self, chat_id: str, sender: str, meta: dict[str, Any], consented: bool
+    ) -> dict[str, Any] | None:
+        """Download photos of consenting citizens only; None means try again later."""
+        files_dropped = {k: v for k, v in meta.items() if k != "telegram_files"}
+        if not consented:
+            return files_dropped
+        try:
+            return await media.resolve(self.bot, meta, self.settings.media_dir, self.settings.max_photo_bytes)
+        except (media.FileTooBig, BadRequest):
+            megabytes = self.settings.max_photo_bytes // 2**20
+            await self.deliver(chat_id, Outgoing(channel_text("too_big", self.language_of(sender), megabytes=megabytes)))
+            return files_dropped
+        except (NetworkError, TimedOut):
+            logger.warning("could not download media for chat %s", chat_id)
+            return None
+
+    def _save(self, item_id: int, meta: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            inbox.update_meta(session, item_id, meta)
+
+    async def _defer(
+        self, chat_id: str, item_id: int, sender: str, transient: bool, notify: bool = True
+    ) -> bool:
+        """Retry later with backoff; a message that keeps failing for its own sake is set aside."""
         with self.db.session() as session:
             attempts = inbox.defer(session, item_id, timedelta(seconds=0))
             delay = min(self.timing.max_backoff, self.timing.retry_interval * 2 ** min(attempts - 1, 6))
             inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=delay))
-        if chat_id not in self._told_unavailable:
+            if not transient and attempts >= MAX_ATTEMPTS:
+                inbox.mark_failed(session, item_id)
+        language = self.language_of(sender)
+        if not transient and attempts >= MAX_ATTEMPTS:
+            logger.error("inbox item %s failed %s times; set aside for staff", item_id, attempts)
+            await self.deliver(chat_id, Outgoing(channel_text("failed", language)))
+            return True
+        if notify and chat_id not in self._told_unavailable:
             self._told_unavailable.add(chat_id)
-            await self.deliver(chat_id, Outgoing(channel_text("unavailable", self._language(sender))))
+            await self.deliver(chat_id, Outgoing(channel_text("unavailable", language)))
+        return False
 
     async def retry_forever(self) -> None:
         """Pick up deferred messages and albums left over by a restart."""
@@ -166,16 +215,16 @@ class Bridge:
         """The short text shown on the pressed button, for presses that do nothing."""
         if press.status == "ok":
             return None
-        return channel_text("already_chosen" if press.status == "used" else "expired", self._language(sender))
+        return channel_text("already_chosen" if press.status == "used" else "expired", self.language_of(sender))
 
     async def act_on(self, press: buttons.Press, chat_id: str, sender: str, message: Message | None, key: str) -> None:
         """A valid press shows the choice and goes on as a message; an expired one offers help."""
         if press.status == "expired":
-            await self.deliver(chat_id, Outgoing(channel_text("expired", self._language(sender))))
+            await self.deliver(chat_id, Outgoing(channel_text("expired", self.language_of(sender))))
             await self.receive(inbox.Incoming(key, sender, chat_id, "/help", {}))
         elif press.status == "ok":
             if message is not None:
-                await self._show_choice(message, press.title, self._language(sender))
+                await self._show_choice(message, press.title, self.language_of(sender))
             await self.receive(inbox.Incoming(key, sender, chat_id, press.payload, {}))
 
     async def _show_choice(self, message: Message, title: str, language: str) -> None:
@@ -201,32 +250,35 @@ class Bridge:
             [[InlineKeyboardButton(title[:64], callback_data=next(tokens)) for title, _ in row] for row in rows]
         )
 
-    async def deliver(self, chat_id: str, outgoing: Outgoing) -> Message | None:
-        """Send one message; 403 marks the citizen as having blocked us, never retried."""
+    async def deliver(self, chat_id: str, outgoing: Outgoing) -> str:
+        """Send one message: `sent`, `refused` (Telegram said no), `blocked` (403, never
+        retried; the citizen is marked) or `failed` (network trouble outlasted the retries)."""
         markup = self.keyboard(chat_id, outgoing)
         for attempt in range(SEND_ATTEMPTS):
             try:
                 if outgoing.image:
-                    return await self.bot.send_photo(
+                    await self.bot.send_photo(
                         int(chat_id), outgoing.image, caption=outgoing.text[:1024] or None, reply_markup=markup
                     )
-                return await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
+                else:
+                    await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
+                return "sent"
             except Forbidden:
                 logger.info("chat %s blocked the bot", chat_id)
                 with self.db.session() as session:
                     citizens.mark_blocked(session, chat_id)
-                return None
+                return "blocked"
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
             except BadRequest:
                 logger.exception("Telegram refused a message to chat %s", chat_id)
-                return None
+                return "refused"
             except (TimedOut, NetworkError):
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
-        logger.error("gave up sending to chat %s after %s attempts", chat_id, SEND_ATTEMPTS)
-        return None
+        logger.error("could not reach Telegram for chat %s after %s attempts", chat_id, SEND_ATTEMPTS)
+        return "failed"
 
-    def _language(self, sender: str) -> str:
+    def language_of(self, sender: str) -> str:
         with self.db.session() as session:
             citizen = citizens.find_citizen(session, sender)
             return citizen.language if citizen else "en"

@@ -73,11 +73,11 @@ class Handlers:
         self.bridge = bridge
 
     def register(self, application: Application) -> None:
-        private = filters.ChatType.PRIVATE
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         for command in COMMANDS:
             application.add_handler(CommandHandler(command, self.command, filters=private))
         application.add_handler(
-            MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, self.group_command)
+            MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, self.group_command)
         )
         application.add_handler(CallbackQueryHandler(self.callback))
         application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.text))
@@ -124,7 +124,7 @@ class Handlers:
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
-        await update.effective_message.reply_text(channel_text("unsupported", self.bridge._language(sender)))
+        await update.effective_message.reply_text(channel_text("unsupported", self.bridge.language_of(sender)))
 
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

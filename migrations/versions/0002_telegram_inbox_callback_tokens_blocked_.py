@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('not_before', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('handled_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("status IN ('held', 'pending', 'done', 'merged')", name='ck_inbox_status'),
+    sa.CheckConstraint("status IN ('held', 'pending', 'done', 'merged', 'failed')", name='ck_inbox_status'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('update_key')
     )
@@ -52,9 +52,17 @@ def upgrade() -> None:
     with op.batch_alter_table('citizens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('blocked_at', sa.DateTime(), nullable=True))
 
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('idempotency_key', sa.String(length=128), nullable=True))
+        batch_op.create_unique_constraint('uq_feedback_idempotency_key', ['idempotency_key'])
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_feedback_idempotency_key', type_='unique')
+        batch_op.drop_column('idempotency_key')
+
     with op.batch_alter_table('citizens', schema=None) as batch_op:
         batch_op.drop_column('blocked_at')
 
