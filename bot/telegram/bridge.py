@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 FLOOD_LIMIT = parse("20/10 seconds")
 MAX_ATTEMPTS = 5
+# Telegram allows about one message per second in a private chat, with short bursts.
+CHAT_BURST, CHAT_BURST_SECONDS = 3, 3.0
 REPLIES, SENT = "_replies", "_sent"
 ALBUM_WAIT = 1.2
 SEND_ATTEMPTS = 4
@@ -60,6 +63,7 @@ class Bridge:
         self._warned: dict[str, float] = {}
         self._told_unavailable: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._chat_pace: dict[str, AsyncLimiter] = {}
 
     # incoming -------------------------------------------------------------
 
@@ -142,8 +146,9 @@ class Bridge:
                 break
             if outcome == "failed":
                 return await self._defer(chat_id, item_id, sender, transient=True, notify=False)
-            meta[SENT] = index + 1
-            self._save(item_id, meta)
+            if index + 1 < len(outgoing):
+                meta[SENT] = index + 1
+                self._save(item_id, meta)
         with self.db.session() as session:
             inbox.mark_done(session, item_id)
         return True
@@ -229,6 +234,7 @@ class Bridge:
 
     async def _show_choice(self, message: Message, title: str, language: str) -> None:
         chosen = channel_text("chosen", language, title=title)
+        await self.pace(str(message.chat_id))
         try:
             if message.text:
                 await message.edit_text(f"{message.text}\n\n{chosen}", reply_markup=None)
@@ -250,11 +256,22 @@ class Bridge:
             [[InlineKeyboardButton(title[:64], callback_data=next(tokens)) for title, _ in row] for row in rows]
         )
 
+    async def pace(self, chat_id: str) -> None:
+        """Wait for this chat's turn, so replies stay within Telegram's per-chat limit
+        instead of provoking 429s (PTB's AIORateLimiter paces overall and group sends)."""
+        if chat_id.startswith("-"):
+            return
+        limiter = self._chat_pace.get(chat_id)
+        if limiter is None:
+            limiter = self._chat_pace[chat_id] = AsyncLimiter(CHAT_BURST, CHAT_BURST_SECONDS)
+        await limiter.acquire()
+
     async def deliver(self, chat_id: str, outgoing: Outgoing) -> str:
         """Send one message: `sent`, `refused` (Telegram said no), `blocked` (403, never
         retried; the citizen is marked) or `failed` (network trouble outlasted the retries)."""
         markup = self.keyboard(chat_id, outgoing)
         for attempt in range(SEND_ATTEMPTS):
+            await self.pace(chat_id)
             try:
                 if outgoing.image:
                     await self.bot.send_photo(
