@@ -36,7 +36,7 @@ FLOOD_LIMIT = parse("20/10 seconds")
 MAX_ATTEMPTS = 5
 # Telegram allows about one message per second in a private chat, with short bursts.
 CHAT_BURST, CHAT_BURST_SECONDS = 3, 3.0
-REPLIES, SENT = "_replies", "_sent"
+REPLIES, KEYBOARDS, SENT = "_replies", "_keyboards", "_sent"
 ALBUM_WAIT = 1.2
 SEND_ATTEMPTS = 4
 
@@ -109,49 +109,56 @@ class Bridge:
     async def drain(self, chat_id: str) -> None:
         """Answer a chat's due messages in order; stop at the first failure and retry later."""
         async with self._locks[chat_id]:
-            while True:
-                with self.db.session() as session:
-                    item = inbox.next_pending(session, chat_id)
-                    if item is None:
-                        return
-                    item_id, sender, text, meta = item.id, item.sender_id, item.text, inbox.meta_of(item)
-                    consented = citizens.find_citizen(session, sender) is not None
-                if not await self._handle(chat_id, item_id, sender, text, meta, consented):
-                    return
+            with self.db.session() as session:
+                job = _next_job(session, chat_id)
+            while job is not None:
+                job = await self._handle(chat_id, job)
 
-    async def _handle(
-        self, chat_id: str, item_id: int, sender: str, text: str, meta: dict[str, Any], consented: bool
-    ) -> bool:
-        """One message: media, Rasa, replies. Each stage's result is saved before the next,
-        so a retry resumes where it stopped (no second download, no second Rasa turn)."""
+    async def _handle(self, chat_id: str, job: "Job") -> "Job | None":
+        """One message: media, Rasa, replies; returns the chat's next message, if due.
+
+        Each stage's result is saved before the next, so a retry resumes where it
+        stopped (no second download, no second Rasa turn, no second reply)."""
+        meta = job.meta
         if REPLIES not in meta:
             if meta.get("telegram_files"):
-                meta = await self._fetch_media(chat_id, sender, meta, consented)
-                if meta is None:
-                    return await self._defer(chat_id, item_id, sender, transient=True)
-                self._save(item_id, meta)
-            meta.setdefault("coprod", {})["message_key"] = f"inbox:{item_id}"
+                fetched = await self._fetch_media(chat_id, job.sender, meta, job.consented)
+                if fetched is None:
+                    await self._defer(chat_id, job.item_id, job.sender, transient=True)
+                    return None
+                meta = fetched
+                self._save(job.item_id, meta)
+            meta.setdefault("coprod", {})["message_key"] = f"inbox:{job.item_id}"
             try:
-                replies = await self.rasa.send(sender, text, meta)
+                replies = await self.rasa.send(job.sender, job.text, meta)
             except RasaUnavailable as exc:
                 logger.warning("Rasa did not answer chat %s: %s", chat_id, exc)
-                return await self._defer(chat_id, item_id, sender, transient=exc.transient)
+                set_aside = await self._defer(chat_id, job.item_id, job.sender, transient=exc.transient)
+                return self._next_after(chat_id) if set_aside else None
             self._told_unavailable.discard(chat_id)
-            meta = {**meta, REPLIES: replies, SENT: 0}
-            self._save(item_id, meta)
+            with self.db.session() as session:
+                keyboards = [self._issue(session, chat_id, out) for out in merge(replies)]
+                meta = {**meta, REPLIES: replies, KEYBOARDS: keyboards, SENT: 0}
+                inbox.update_meta(session, job.item_id, meta)
         outgoing = merge(meta[REPLIES])
         for index in range(int(meta.get(SENT, 0)), len(outgoing)):
-            outcome = await self.deliver(chat_id, outgoing[index])
+            markup = _markup(outgoing[index], meta[KEYBOARDS][index])
+            outcome = await self.deliver(chat_id, outgoing[index], markup)
             if outcome == "blocked":
                 break
             if outcome == "failed":
-                return await self._defer(chat_id, item_id, sender, transient=True, notify=False)
+                await self._defer(chat_id, job.item_id, job.sender, transient=True, notify=False)
+                return None
             if index + 1 < len(outgoing):
                 meta[SENT] = index + 1
-                self._save(item_id, meta)
+                self._save(job.item_id, meta)
         with self.db.session() as session:
-            inbox.mark_done(session, item_id)
-        return True
+            inbox.mark_done(session, job.item_id)
+            return _next_job(session, chat_id)
+
+    def _next_after(self, chat_id: str) -> "Job | None":
+        with self.db.session() as session:
+            return _next_job(session, chat_id)
 
     async def _fetch_media(
         self, chat_id: str, sender: str, meta: dict[str, Any], consented: bool
@@ -245,16 +252,11 @@ class Bridge:
 
     # outgoing -------------------------------------------------------------
 
-    def keyboard(self, chat_id: str, outgoing: Outgoing) -> InlineKeyboardMarkup | None:
-        rows = outgoing.rows()
-        if not rows:
-            return None
-        flat = [button for row in rows for button in row]
-        with self.db.session() as session:
-            tokens = iter(buttons.issue(session, chat_id, flat))
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(title[:64], callback_data=next(tokens)) for title, _ in row] for row in rows]
-        )
+    @staticmethod
+    def _issue(session: Any, chat_id: str, outgoing: Outgoing) -> list[str]:
+        """Tokens for a message's buttons, stored with their payloads (none without buttons)."""
+        flat = [button for row in outgoing.rows() for button in row]
+        return buttons.issue(session, chat_id, flat) if flat else []
 
     async def pace(self, chat_id: str) -> None:
         """Wait for this chat's turn, so replies stay within Telegram's per-chat limit
@@ -266,10 +268,9 @@ class Bridge:
             limiter = self._chat_pace[chat_id] = AsyncLimiter(CHAT_BURST, CHAT_BURST_SECONDS)
         await limiter.acquire()
 
-    async def deliver(self, chat_id: str, outgoing: Outgoing) -> str:
+    async def deliver(self, chat_id: str, outgoing: Outgoing, markup: InlineKeyboardMarkup | None = None) -> str:
         """Send one message: `sent`, `refused` (Telegram said no), `blocked` (403, never
         retried; the citizen is marked) or `failed` (network trouble outlasted the retries)."""
-        markup = self.keyboard(chat_id, outgoing)
         for attempt in range(SEND_ATTEMPTS):
             await self.pace(chat_id)
             try:
@@ -304,6 +305,35 @@ class Bridge:
         for task in list(self._tasks):
             task.cancel()
         await self.rasa.close()
+
+
+@dataclass(frozen=True)
+class Job:
+    """An inbox message about to be handled."""
+
+    item_id: int
+    sender: str
+    text: str
+    meta: dict[str, Any]
+    consented: bool
+
+
+def _next_job(session: Any, chat_id: str) -> Job | None:
+    item = inbox.next_pending(session, chat_id)
+    if item is None:
+        return None
+    consented = citizens.find_citizen(session, item.sender_id) is not None
+    return Job(item.id, item.sender_id, item.text, inbox.meta_of(item), consented)
+
+
+def _markup(outgoing: Outgoing, tokens: list[str]) -> InlineKeyboardMarkup | None:
+    rows = outgoing.rows()
+    if not rows or not tokens:
+        return None
+    remaining = iter(tokens)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(title[:64], callback_data=next(remaining)) for title, _ in row] for row in rows]
+    )
 
 
 def _seconds(value: object) -> float:
