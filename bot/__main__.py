@@ -60,6 +60,8 @@ def _seed(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from bot.local_chat import chat
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # keep the conversation readable
+
     asyncio.run(chat(load_settings().rasa_url, args.sender))
     return 0
 
