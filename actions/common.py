@@ -6,7 +6,9 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Tracker
+from abc import abstractmethod
+
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -83,3 +85,23 @@ def message_key(tracker: Tracker) -> str | None:
     """
     message_id = channel_metadata(tracker).get("message_key") or (tracker.latest_message or {}).get("message_id")
     return f"{tracker.sender_id}:{message_id}" if message_id else None
+
+
+class LeavableForm(FormValidationAction):
+    """A form the citizen can leave (another request, see data/rules/forms.yml) or cancel
+    with "no" while one of `cancel_at` is asked. Another request fills nothing, so the
+    form rejects and the rules answer it."""
+
+    cancel_at: tuple[str, ...] = ()
+
+    @abstractmethod
+    def cancelled(self, tracker: Tracker) -> list[EventType]:
+        """Slot events that complete the form as cancelled."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if escaping(tracker):
+            return []
+        intent, _ = latest_intent(tracker)
+        if intent == "deny" and tracker.get_slot("requested_slot") in self.cancel_at:
+            return self.cancelled(tracker)
+        return await super().run(dispatcher, tracker, domain)

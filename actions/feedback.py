@@ -5,13 +5,14 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, entity_value, escaping, latest_intent, latest_text, message_key
+from actions.common import LeavableForm, database, entity_value, latest_intent, latest_text, message_key
 from bot.services.errors import ServiceError
 from bot.services.feedback import parse_rating, record_feedback
+from bot.services.tasks import parse_task_id
 
 logger = logging.getLogger(__name__)
 
@@ -21,19 +22,14 @@ RATING_IN_SENTENCE = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)", re.IGN
 CANCELLED = "cancelled"
 
 
-class ValidateFeedbackForm(FormValidationAction):
+class ValidateFeedbackForm(LeavableForm):
+    cancel_at = ("rating",)
+
     def name(self) -> str:
         return "validate_feedback_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if escaping(tracker):
-            return []
-        intent, _ = latest_intent(tracker)
-        if intent == "deny" and tracker.get_slot("requested_slot") == "rating":
-            return [SlotSet("rating", CANCELLED), SlotSet("feedback_comment", "")]
-        return await super().run(dispatcher, tracker, domain)
+    def cancelled(self, tracker: Tracker) -> list[EventType]:
+        return [SlotSet("rating", CANCELLED), SlotSet("feedback_comment", "")]
 
     def extract_rating(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -63,6 +59,10 @@ class ValidateFeedbackForm(FormValidationAction):
         return {"feedback_comment": text or None}
 
 
+def clear_feedback() -> list[EventType]:
+    return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]
+
+
 class ActionSubmitFeedback(Action):
     def name(self) -> str:
         return "action_submit_feedback"
@@ -73,7 +73,7 @@ class ActionSubmitFeedback(Action):
         task_id = tracker.get_slot("task_id")
         if tracker.get_slot("rating") == CANCELLED:
             dispatcher.utter_message(response="utter_report_cancelled")
-            return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]
+            return clear_feedback()
         try:
             with database().session() as session:
                 record_feedback(
@@ -81,7 +81,7 @@ class ActionSubmitFeedback(Action):
                     tracker.sender_id,
                     parse_rating(tracker.get_slot("rating")),
                     tracker.get_slot("feedback_comment") or None,
-                    int(task_id) if task_id and str(task_id).isdigit() else None,
+                    parse_task_id(task_id),
                     idempotency_key=message_key(tracker),
                 )
         except ServiceError:
@@ -89,4 +89,4 @@ class ActionSubmitFeedback(Action):
             dispatcher.utter_message(response="utter_something_went_wrong")
         else:
             dispatcher.utter_message(response="utter_feedback_saved")
-        return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]
+        return clear_feedback()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -12,7 +12,7 @@ from actions.common import (
     ask_consent,
     INTERRUPT_CONFIDENCE,
     channel_metadata,
-    escaping,
+    LeavableForm,
     message_key,
     database,
     entity_value,
@@ -21,6 +21,7 @@ from actions.common import (
     latest_text,
     settings,
 )
+from actions.feedback import clear_feedback
 from bot.i18n import category_label, status_label
 from bot.models import CATEGORIES
 from bot.services import contributions, signups, tasks
@@ -62,25 +63,19 @@ def _location_in(tracker: Tracker) -> dict[str, Any] | None:
     return found
 
 
-class ValidateReportForm(FormValidationAction):
+class ValidateReportForm(LeavableForm):
     """Fills the form from whatever the citizen sends; re-asks instead of guessing."""
 
     def name(self) -> str:
         return "validate_report_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if escaping(tracker):
-            return []
-        intent, _ = latest_intent(tracker)
-        requested = tracker.get_slot("requested_slot")
-        if intent == "deny" and requested in ("category", "description"):
-            filled = {"category": CANCELLED, "description": "", "location": {}, "photos": []}
-            return [SlotSet(slot, tracker.get_slot(slot) or value) for slot, value in filled.items()] + [
-                SlotSet("report_confirmed", False)
-            ]
-        return await super().run(dispatcher, tracker, domain)
+    cancel_at = ("category", "description")
+
+    def cancelled(self, tracker: Tracker) -> list[EventType]:
+        filled = {"category": CANCELLED, "description": "", "location": {}, "photos": []}
+        return [SlotSet(slot, tracker.get_slot(slot) or value) for slot, value in filled.items()] + [
+            SlotSet("report_confirmed", False)
+        ]
 
     @staticmethod
     def _interrupted(tracker: Tracker) -> bool:
@@ -208,10 +203,7 @@ def _task_for(session: Any, tracker: Tracker, category: str, description: str) -
     """A report belongs to a task the citizen joined when the slot or their words say so."""
     joined = {s.task_id for s in signups.active_signups(session, tracker.sender_id)}
     if tracker.get_slot("task_id"):
-        try:
-            wanted = int(str(tracker.get_slot("task_id")))
-        except ValueError:
-            return None
+        wanted = tasks.parse_task_id(tracker.get_slot("task_id"))
         return wanted if wanted in joined else None
     matches = [t.id for t in tasks.match_tasks(session, description, category) if t.id in joined]
     return matches[0] if len(matches) == 1 else None
@@ -287,10 +279,6 @@ class ActionLeaveForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return [ActiveLoop(None), SlotSet("requested_slot", None), *clear_report(), *clear_feedback()]
-
-
-def clear_feedback() -> list[EventType]:
-    return [SlotSet("rating", None), SlotSet("feedback_comment", None)]
 
 
 class ActionStartReport(Action):

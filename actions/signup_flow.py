@@ -80,10 +80,10 @@ def sign_up_and_tell(
         dispatcher.utter_message(response="utter_already_signed_up", title=title)
     except TaskFull:
         with database().session() as session:
-            full = session.get(Task, int(str(task_id)))
+            full = session.get(Task, tasks.parse_task_id(task_id))
             title, category = full.title, full.category
         dispatcher.utter_message(response="utter_task_full", title=title)
-        show_tasks(dispatcher, tracker, category, intro=None, exclude=int(str(task_id)))
+        show_tasks(dispatcher, tracker, category, intro=None, exclude=tasks.parse_task_id(task_id))
     except (TaskNotFound, TaskClosed):
         dispatcher.utter_message(response="utter_task_unavailable")
         show_tasks(dispatcher, tracker)

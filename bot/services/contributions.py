@@ -41,11 +41,17 @@ class ContributionInput:
     idempotency_key: str | None = None
 
 
-def safe_media_path(media_dir: Path, relative: str, max_bytes: int) -> Path | None:
-    """Resolve a channel-supplied path, refusing anything outside the media folder."""
+def inside_media(media_dir: Path, relative: str) -> Path | None:
+    """Resolve a stored or channel-supplied path; None for anything outside the media folder."""
     root = media_dir.resolve()
     candidate = (root / relative).resolve()
-    if root not in candidate.parents or not candidate.is_file():
+    return candidate if root in candidate.parents else None
+
+
+def safe_media_path(media_dir: Path, relative: str, max_bytes: int) -> Path | None:
+    """An existing file under the media folder, within the size cap."""
+    candidate = inside_media(media_dir, relative)
+    if candidate is None or not candidate.is_file():
         return None
     if candidate.stat().st_size > max_bytes:
         return None

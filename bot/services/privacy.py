@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.models import CallbackToken, Contribution, Feedback, Signup
 from bot.services import inbox
 from bot.services.citizens import find_citizen
+from bot.services.contributions import inside_media
 from bot.services.signups import release_all
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,9 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
 def delete_files(media_dir: Path, relative_paths: Iterable[str]) -> int:
     """Remove stored files (after the rows that named them are gone); returns how many."""
     deleted = 0
-    root = media_dir.resolve()
     for relative in relative_paths:
-        target = (root / relative).resolve()
-        if root not in target.parents:
+        target = inside_media(media_dir, relative)
+        if target is None:
             continue
         try:
             target.unlink()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.models import Signup, Task, utcnow
 from bot.services.citizens import require_consented
 from bot.services.errors import AlreadySignedUp, NotSignedUp, TaskFull
-from bot.services.tasks import get_open_task
+from bot.services.tasks import get_open_task, parse_task_id
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +64,8 @@ def _release(session: Session, signup: Signup) -> None:
 def cancel_signup(session: Session, sender_id: str, task_id: object) -> Task:
     """Give the spot back; the task may be closed meanwhile, cancelling still works."""
     citizen = require_consented(session, sender_id)
-    try:
-        key = int(str(task_id))
-    except (TypeError, ValueError):
-        raise NotSignedUp(task_id) from None
-    signup = _active_signup(session, citizen.id, key)
+    key = parse_task_id(task_id)
+    signup = _active_signup(session, citizen.id, key) if key is not None else None
     if signup is None:
         raise NotSignedUp(task_id)
     _release(session, signup)

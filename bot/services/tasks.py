@@ -21,13 +21,19 @@ class TaskFilter:
     category: str | None = None
 
 
+def parse_task_id(value: object) -> int | None:
+    """A task id from untrusted input (button payloads, slots); None if it cannot be one."""
+    try:
+        key = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return key if 0 < key < 2**31 else None
+
+
 def get_open_task(session: Session, task_id: object) -> Task:
     """The task with this id if it exists and is open; ids from buttons are untrusted."""
-    try:
-        key = int(str(task_id))
-    except (TypeError, ValueError):
-        raise TaskNotFound(task_id) from None
-    task = session.get(Task, key) if 0 < key < 2**31 else None
+    key = parse_task_id(task_id)
+    task = session.get(Task, key) if key is not None else None
     if task is None:
         raise TaskNotFound(task_id)
     if task.status != "open" or (task.ends_at is not None and task.ends_at <= utcnow()):
