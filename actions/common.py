@@ -1,7 +1,6 @@
 """What every action needs: the database, settings, the citizen's language, payloads."""
 from __future__ import annotations
 
-import json
 import logging
 from functools import lru_cache
 from typing import Any
@@ -14,6 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import Settings, load_settings
 from bot.db import Database, get_database
+from bot.services.notifications import Rules
+from bot.services.text import rasa_payload
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,11 @@ def settings() -> Settings:
     return load_settings()
 
 
+def rules() -> Rules:
+    """Quiet hours and follow-up delay, for services that plan messages."""
+    return Rules.from_settings(settings())
+
+
 def database() -> Database:
     return get_database(settings().database_url)
 
@@ -38,9 +44,7 @@ def language(tracker: Tracker) -> str:
     return tracker.get_slot("language") or "en"
 
 
-def payload(intent: str, **entities: Any) -> str:
-    """A button payload Rasa parses back into this intent and entities."""
-    return f"/{intent}{json.dumps({k: str(v) for k, v in entities.items()}, separators=(',', ':'))}"
+payload = rasa_payload
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -60,7 +60,12 @@ class ValidateFeedbackForm(LeavableForm):
 
 
 def clear_feedback() -> list[EventType]:
-    return [SlotSet("rating", None), SlotSet("feedback_comment", None), SlotSet("task_id", None)]
+    return [
+        SlotSet("rating", None),
+        SlotSet("feedback_comment", None),
+        SlotSet("task_id", None),
+        SlotSet("occurrence_id", None),
+    ]
 
 
 class ActionSubmitFeedback(Action):
@@ -83,6 +88,7 @@ class ActionSubmitFeedback(Action):
                     tracker.get_slot("feedback_comment") or None,
                     parse_task_id(task_id),
                     idempotency_key=message_key(tracker),
+                    occurrence_id=parse_task_id(tracker.get_slot("occurrence_id")),
                 )
         except ServiceError:
             logger.info("feedback refused", exc_info=True)

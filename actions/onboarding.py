@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings
+from actions.notices import answer_notice
 from actions.reports import submit_report
 from actions.signup_flow import sign_up_and_tell
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
@@ -49,13 +50,16 @@ class ActionAffirm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        pending = tracker.get_slot("pending")
+        pending = None if entity_value(tracker, "notice") else tracker.get_slot("pending")
         if pending == "consent":
             return self._consent(dispatcher, tracker)
         if pending == "erase":
             return erase(dispatcher, tracker)
         if pending == "report":
             return submit_report(dispatcher, tracker)
+        answered = answer_notice(dispatcher, tracker, yes=True)
+        if answered is not None:
+            return answered
         dispatcher.utter_message(response="utter_main_menu")
         return []
 
@@ -81,12 +85,15 @@ class ActionDeny(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        pending = tracker.get_slot("pending")
+        pending = None if entity_value(tracker, "notice") else tracker.get_slot("pending")
         if pending == "consent":
             dispatcher.utter_message(response="utter_consent_declined")
         elif pending == "erase":
             dispatcher.utter_message(response="utter_erase_cancelled")
         else:
+            answered = answer_notice(dispatcher, tracker, yes=False)
+            if answered is not None:
+                return answered + [SlotSet("pending", None)]
             dispatcher.utter_message(response="utter_main_menu")
         return [SlotSet("pending", None), SlotSet("task_id", None)]
 
@@ -148,12 +155,16 @@ class ActionStopNotifications(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        weekly_only = entity_value(tracker, "notice") is not None
         try:
             with database().session() as session:
-                citizens.set_notifications(session, tracker.sender_id, False)
+                if weekly_only:
+                    citizens.set_progress_notes(session, tracker.sender_id, False)
+                else:
+                    citizens.set_notifications(session, tracker.sender_id, False)
         except ConsentRequired:
             logger.debug("stop requested by a citizen we hold no data on")
-        dispatcher.utter_message(response="utter_notifications_stopped")
+        dispatcher.utter_message(response="utter_progress_stopped" if weekly_only else "utter_notifications_stopped")
         return []
 
 

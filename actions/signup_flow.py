@@ -5,24 +5,27 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import database, language, payload, settings
-from bot.i18n import format_when
-from bot.models import Task
-from bot.services import signups, tasks
+from sqlalchemy.orm import Session
+
+from actions.common import database, entity_value, language, payload, rules, settings
+from bot.i18n import format_when, notice_text
+from bot.models import Occurrence, Task
+from bot.services import occurrences, signups, tasks
 from bot.services.citizens import find_citizen
-from bot.services.errors import AlreadySignedUp, TaskClosed, TaskFull, TaskNotFound
+from bot.services.errors import AlreadySignedUp, ChooseOccurrence, TaskClosed, TaskFull, TaskNotFound
 
 
-def task_card(dispatcher: CollectingDispatcher, task: Task, lang: str) -> None:
-    """One message per task with its Join button."""
+def task_card(dispatcher: CollectingDispatcher, session: Session, task: Task, lang: str) -> None:
+    """One message per task with its Join button; scheduled tasks show their next session."""
     join = payload("sign_up", task_id=task.id)
+    following = occurrences.next_occurrence(session, task.id)
     if task.kind == "group":
         dispatcher.utter_message(
-            response="utter_task_card_group",
+            response="utter_task_card_recurring" if task.recurrence else "utter_task_card_group",
             title=task.title,
-            when=format_when(task.starts_at, lang, settings().timezone),
+            when=format_when(following.starts_at if following else task.starts_at, lang, settings().timezone),
             place=task.place,
-            spots=task.spots_left,
+            spots=following.spots_left if following else 0,
             capacity=task.capacity,
             signup_payload=join,
         )
@@ -54,7 +57,7 @@ def show_tasks(
         if intro:
             dispatcher.utter_message(response=intro)
         for task in found:
-            task_card(dispatcher, task, language(tracker))
+            task_card(dispatcher, session, task, language(tracker))
 
 
 def sign_up_and_tell(
@@ -65,15 +68,28 @@ def sign_up_and_tell(
     done = [SlotSet("task_id", None)]
     try:
         with database().session() as session:
-            signup = signups.sign_up(session, tracker.sender_id, task_id)
-            task = signup.task
-            when = format_when(task.starts_at, lang, settings().timezone)
-            if task.kind == "group":
+            joined = signups.sign_up(
+                session,
+                tracker.sender_id,
+                task_id,
+                rules(),
+                occurrence_id=entity_value(tracker, "occurrence_id"),
+                series=entity_value(tracker, "series") is not None,
+            )
+            task, first = joined.task, joined.first
+            when = format_when(first.starts_at if first else None, lang, settings().timezone)
+            if joined.series:
+                dispatcher.utter_message(
+                    response="utter_joined_series", title=task.title, when=when, count=len(joined.signups)
+                )
+            elif first is not None:
                 dispatcher.utter_message(
                     response="utter_signed_up", title=task.title, when=when, place=task.place
                 )
             else:
                 dispatcher.utter_message(response="utter_joined_collective", title=task.title)
+    except ChooseOccurrence as choice:
+        choose_occurrence(dispatcher, choice, lang)
     except AlreadySignedUp:
         with database().session() as session:
             title = tasks.get_open_task(session, task_id).title
@@ -88,3 +104,20 @@ def sign_up_and_tell(
         dispatcher.utter_message(response="utter_task_unavailable")
         show_tasks(dispatcher, tracker)
     return done
+
+
+def choose_occurrence(dispatcher: CollectingDispatcher, choice: ChooseOccurrence, lang: str) -> None:
+    """A recurring task: one button per coming date, and one for all of them."""
+    with database().session() as session:
+        task = session.get(Task, choice.task_id)
+        options = [session.get(Occurrence, key) for key in choice.options]
+        dispatcher.utter_message(response="utter_choose_occurrence", title=task.title)
+        dates = [
+            {
+                "title": format_when(o.starts_at, lang, settings().timezone),
+                "payload": payload("sign_up", task_id=task.id, occurrence_id=o.id),
+            }
+            for o in options
+        ]
+        every = {"title": notice_text("button.series", lang), "payload": payload("sign_up", task_id=task.id, series="yes")}
+        dispatcher.utter_message(buttons=dates + [every])

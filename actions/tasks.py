@@ -33,7 +33,7 @@ class ActionListTasks(Action):
             return []
         try:
             with database().session() as session:
-                task_card(dispatcher, tasks.get_open_task(session, task_id), language(tracker))
+                task_card(dispatcher, session, tasks.get_open_task(session, task_id), language(tracker))
         except (TaskNotFound, TaskClosed):
             dispatcher.utter_message(response="utter_task_unavailable")
             show_tasks(dispatcher, tracker, intro=None)
@@ -111,12 +111,17 @@ def list_signups(dispatcher: CollectingDispatcher, tracker: Tracker, intro: bool
             return
         if intro:
             dispatcher.utter_message(response="utter_signups_intro")
+        shown: set[int] = set()
         for signup in active:
             task = signup.task
+            if task.id in shown:
+                continue
+            shown.add(task.id)
+            starts = signup.occurrence.starts_at if signup.occurrence else None
             dispatcher.utter_message(
                 response="utter_signup_item",
                 title=task.title,
-                when=format_when(task.starts_at, lang, settings().timezone) or "-",
+                when=format_when(starts, lang, settings().timezone) or "-",
                 place=task.place,
                 cancel_payload=payload("cancel_signup", task_id=task.id),
             )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Iterator
 
@@ -16,7 +16,7 @@ from bot.config import load_settings
 logger = logging.getLogger(__name__)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record, foreign_keys: bool = True) -> None:  # type: ignore[no-untyped-def]
     """WAL lets readers work while one writer commits; FKs are off by default in SQLite.
 
     pysqlite's own transaction handling is switched off so that `_sqlite_begin`
@@ -27,7 +27,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -36,8 +36,13 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get their folder, WAL and foreign keys."""
+def make_engine(url: str, foreign_keys: bool = True) -> Engine:
+    """Create an engine; SQLite files get their folder, WAL and foreign keys.
+
+    Migrations pass `foreign_keys=False`: SQLite rebuilds a table to alter it,
+    and dropping the old copy would otherwise cascade into the rows that
+    reference it.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -45,7 +50,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url, future=True, connect_args={"check_same_thread": False, "timeout": 10}
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, foreign_keys=foreign_keys))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)

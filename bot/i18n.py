@@ -57,6 +57,32 @@ CHANNEL_TEXTS = {
 }
 
 
+NOTICE_TEXTS = {
+    "en": {
+        "reminder": "⏰ Reminder: {title}\n🗓 {when}\n📍 {place}\n\nWill you be there?",
+        "feedback_prompt": "Thank you for signing up for {title} ({when}). Did you take part?",
+        "report_resolved": "✅ Good news: your report {reference} ({category}) has been fixed.",
+        "report_resolved_note": "✅ Good news: your report {reference} ({category}) has been fixed.\nThe city says: {public_note}",
+        "report_followup": "Some time ago your report {reference} ({category}) was fixed. Is it still fixed?",
+        "group_progress": "👥 This week your team for {title} covered {covered} of {shifts} shifts and sent {reports} reports. Thank you for taking part!",
+        "button.coming": "I'll be there",
+        "button.not_coming": "I can't make it",
+        "button.later": "Remind me later",
+        "button.took_part": "Yes, I took part",
+        "button.missed": "No",
+        "button.still_fixed": "Yes, still fixed",
+        "button.broken_again": "No, it's broken again",
+        "button.no_progress": "Stop weekly notes",
+        "button.series": "All dates from now on",
+    },
+}
+
+
+def notice_text(key: str, language: str = "en", **values: object) -> str:
+    """A scheduled message's words (reminders, prompts, follow-ups), in the citizen's language."""
+    return _catalogue(NOTICE_TEXTS, language)[key].format(**values)
+
+
 def channel_text(key: str, language: str = "en", **values: object) -> str:
     """A channel-level message (the bridge's own words), in the citizen's language."""
     return _catalogue(CHANNEL_TEXTS, language)[key].format(**values)

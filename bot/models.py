@@ -26,6 +26,10 @@ CATEGORIES = ("waste", "safety", "lighting", "roads", "green_spaces", "water")
 TASK_KINDS = ("group", "collective")
 TASK_STATUSES = ("open", "closed")
 SIGNUP_STATUSES = ("active", "cancelled")
+ATTENDANCE = ("confirmed", "attended", "absent")
+OCCURRENCE_STATUSES = ("scheduled", "cancelled")
+NOTIFICATION_KINDS = ("reminder", "feedback_prompt", "report_resolved", "report_followup", "group_progress")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "expired", "unknown", "failed")
 INBOX_STATUSES = ("held", "pending", "done", "merged", "failed")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
@@ -59,6 +63,7 @@ class Citizen(Base):
     neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
     consented_at = Column(DateTime, nullable=True)
     notifications = Column(Boolean, nullable=False, default=True, server_default=true())
+    progress_notes = Column(Boolean, nullable=False, default=True, server_default=true())
     blocked_at = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
@@ -66,7 +71,12 @@ class Citizen(Base):
 
 
 class Task(Base):
-    """A co-production task. Group tasks have a capacity; `taken` counts active sign-ups."""
+    """A co-production task. Group tasks have a schedule and a capacity per occurrence.
+
+    `starts_at`/`ends_at` are the first occurrence (UTC); `recurrence` is an
+    RFC 5545 RRULE read in the municipality's time zone, so "every Friday 20:00"
+    stays 20:00 across daylight-saving changes.
+    """
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -78,8 +88,8 @@ class Task(Base):
             "OR (kind = 'collective' AND capacity IS NULL)",
             name="ck_task_capacity_kind",
         ),
-        CheckConstraint("taken >= 0 AND (capacity IS NULL OR taken <= capacity)", name="ck_task_taken"),
         CheckConstraint("ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="ck_task_times"),
+        CheckConstraint("feedback_delay_minutes >= 0", name="ck_task_feedback_delay"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -92,25 +102,59 @@ class Task(Base):
     starts_at = Column(DateTime, nullable=True)
     ends_at = Column(DateTime, nullable=True)
     capacity = Column(Integer, nullable=True)
-    taken = Column(Integer, nullable=False, default=0, server_default="0")
+    recurrence = Column(String(200), nullable=True)
+    reminder_offsets = Column(String(60), nullable=False, default="1440,60", server_default="1440,60")
+    feedback_delay_minutes = Column(Integer, nullable=False, default=60, server_default="60")
     status = Column(String(10), nullable=False, default="open", server_default="open")
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     neighbourhood = relationship(Neighbourhood)
 
     @property
+    def reminder_minutes(self) -> list[int]:
+        """Minutes before each occurrence a reminder goes out ("1440,60" → [1440, 60])."""
+        return [int(part) for part in self.reminder_offsets.split(",") if part.strip().isdigit()]
+
+
+class Occurrence(Base):
+    """One concrete session of a task; sign-ups, attendance and feedback refer to it.
+
+    Capacity is copied from the task so the database can check `taken` itself.
+    """
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        CheckConstraint(_in("status", OCCURRENCE_STATUSES), name="ck_occurrence_status"),
+        CheckConstraint("ends_at > starts_at", name="ck_occurrence_times"),
+        CheckConstraint(
+            "taken >= 0 AND (capacity IS NULL OR taken <= capacity)", name="ck_occurrence_taken"
+        ),
+        UniqueConstraint("task_id", "starts_at", name="uq_occurrence_task_start"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    starts_at = Column(DateTime, nullable=False, index=True)
+    ends_at = Column(DateTime, nullable=False)
+    capacity = Column(Integer, nullable=True)
+    taken = Column(Integer, nullable=False, default=0, server_default="0")
+    status = Column(String(10), nullable=False, default="scheduled", server_default="scheduled")
+
+    task = relationship(Task)
+
+    @property
     def spots_left(self) -> int | None:
         return None if self.capacity is None else self.capacity - self.taken
 
 
-class Signup(Base):
-    """A citizen's place in a task; at most one active sign-up per citizen and task."""
+class SeriesSignup(Base):
+    """A citizen who joined every occurrence of a recurring task, future ones included."""
 
-    __tablename__ = "signups"
+    __tablename__ = "series_signups"
     __table_args__ = (
-        CheckConstraint(_in("status", SIGNUP_STATUSES), name="ck_signup_status"),
+        CheckConstraint(_in("status", SIGNUP_STATUSES), name="ck_series_signup_status"),
         Index(
-            "uq_signup_active",
+            "uq_series_signup_active",
             "task_id",
             "citizen_id",
             unique=True,
@@ -121,12 +165,47 @@ class Signup(Base):
 
     id = Column(Integer, primary_key=True)
     task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False)
+    status = Column(String(10), nullable=False, default="active", server_default="active")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Signup(Base):
+    """A citizen's place in one occurrence (or in an unscheduled collective task).
+
+    At most one active sign-up per citizen and occurrence; `attendance` is what
+    the citizen told us (confirmed before, attended or absent after).
+    """
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        CheckConstraint(_in("status", SIGNUP_STATUSES), name="ck_signup_status"),
+        CheckConstraint(
+            "attendance IS NULL OR " + _in("attendance", ATTENDANCE), name="ck_signup_attendance"
+        ),
+        Index(
+            "uq_signup_active",
+            "task_id",
+            "citizen_id",
+            "occurrence_key",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    occurrence_id = Column(Integer, ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True)
+    occurrence_key = Column(Integer, nullable=False, default=0, server_default="0")
     citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
     status = Column(String(10), nullable=False, default="active", server_default="active")
+    attendance = Column(String(10), nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     cancelled_at = Column(DateTime, nullable=True)
 
     task = relationship(Task)
+    occurrence = relationship(Occurrence)
 
 
 class Contribution(Base):
@@ -156,6 +235,9 @@ class Contribution(Base):
     idempotency_key = Column(String(128), nullable=True, unique=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    resolved_at = Column(DateTime, nullable=True)
+    reopened_at = Column(DateTime, nullable=True)
+    public_note = Column(Text, nullable=True)
 
     photos = relationship("Photo", cascade="all, delete-orphan", order_by="Photo.id")
     task = relationship(Task)
@@ -193,6 +275,7 @@ class Feedback(Base):
     id = Column(Integer, primary_key=True)
     citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
     task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+    occurrence_id = Column(Integer, ForeignKey("occurrences.id", ondelete="SET NULL"), nullable=True)
     rating = Column(Integer, nullable=True)
     comment = Column(Text, nullable=True)
     idempotency_key = Column(String(128), nullable=True)
@@ -238,3 +321,42 @@ class CallbackToken(Base):
     title = Column(String(200), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     used_at = Column(DateTime, nullable=True)
+
+
+class Notification(Base):
+    """A message the assistant sends on its own: a reminder, a prompt, a follow-up.
+
+    `key` is (kind, citizen, subject), so planning twice stores it once. A row
+    goes pending → sending (committed before the Telegram call) → sent with
+    Telegram's message id; a row found `sending` after a crash becomes
+    `unknown` and is never sent again, so nobody gets the same thing twice.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="ck_notification_kind"),
+        CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="ck_notification_status"),
+        Index("ix_notification_due", "status", "due_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(160), nullable=False, unique=True)
+    kind = Column(String(20), nullable=False)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False, index=True)
+    task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True)
+    occurrence_id = Column(Integer, ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True)
+    contribution_id = Column(Integer, ForeignKey("contributions.id", ondelete="CASCADE"), nullable=True)
+    due_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=True)
+    status = Column(String(10), nullable=False, default="pending", server_default="pending")
+    detail = Column(Text, nullable=False, default="{}")
+    sent_at = Column(DateTime, nullable=True)
+    message_id = Column(String(32), nullable=True)
+    answer = Column(String(20), nullable=True)
+    answered_at = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    citizen = relationship(Citizen)
+    task = relationship(Task)
+    occurrence = relationship(Occurrence)
+    contribution = relationship(Contribution)

@@ -11,7 +11,11 @@ import pytest
 from bot.db import Database, get_database
 from bot.migrate import upgrade
 from bot.models import utcnow
-from bot.services import citizens, tasks
+from sqlalchemy.orm import Session
+
+from bot.services import citizens, occurrences, tasks
+from bot.services.notifications import Rules
+from bot.services.timing import QuietHours
 from bot.services.demo import ensure_neighbourhoods
 from tests.processes import Assistant, demo_assistant
 
@@ -44,6 +48,14 @@ def db(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     database.dispose()
     get_database.cache_clear()
     settings.cache_clear()
+
+
+RULES = Rules(QuietHours.parse("off", "UTC"))
+
+
+def spots_taken(session: Session, task_id: int) -> int:
+    """How many spots are taken in the task's next session."""
+    return occurrences.next_occurrence(session, task_id).taken
 
 
 def make_citizen(db: Database, sender_id: str, consent: bool = True) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from sqlalchemy import CheckConstraint
+
 from bot.db import make_engine
 from bot.migrate import upgrade
 from bot.models import Base
@@ -20,3 +22,49 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_migrations_keep_every_named_check_constraint(tmp_path: Path) -> None:
+    """Batch migrations rebuild SQLite tables; the rebuilt tables must keep their CHECKs."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        schema = {
+            row[0]: row[1]
+            for row in connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        }
+    engine.dispose()
+    for table in Base.metadata.sorted_tables:
+        for constraint in table.constraints:
+            if isinstance(constraint, CheckConstraint):
+                assert f"CONSTRAINT {constraint.name} CHECK" in schema[table.name], constraint.name
+
+
+def test_upgrading_keeps_sign_ups_and_gives_each_scheduled_task_an_occurrence(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0002")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO tasks (id, title, description, kind, category, place, starts_at, ends_at, "
+            "capacity, taken, status, created_at) VALUES (1, 'Patrol', '', 'group', 'safety', '', "
+            "'2026-12-01 19:00:00', '2026-12-01 21:00:00', 3, 1, 'open', '2026-11-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO citizens (id, sender_id, language, notifications, created_at) "
+            "VALUES (1, 'ana', 'en', 1, '2026-11-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO signups (id, task_id, citizen_id, status, created_at) "
+            "VALUES (1, 1, 1, 'active', '2026-11-01')"
+        )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        occurrences = connection.exec_driver_sql("SELECT id, task_id, capacity, taken FROM occurrences").fetchall()
+        signups = connection.exec_driver_sql("SELECT occurrence_id, occurrence_key FROM signups").fetchall()
+    engine.dispose()
+    assert occurrences == [(1, 1, 3, 1)]
+    assert signups == [(1, 1)]

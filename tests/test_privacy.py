@@ -10,7 +10,7 @@ from bot.services.contributions import ContributionInput, PhotoInput, create_con
 from bot.services.feedback import record_feedback
 from bot.services.inbox import Incoming
 from bot.services.privacy import delete_files, erase_citizen
-from tests.conftest import make_citizen, make_group_task
+from tests.conftest import RULES, spots_taken, make_citizen, make_group_task
 
 
 def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: Path) -> None:
@@ -20,8 +20,8 @@ def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: 
     (media_dir / "a.jpg").write_bytes(b"photo")
     with db.session() as session:
         citizens.set_neighbourhood(session, "ana", "riverside")
-        signups.sign_up(session, "ana", task_id)
-        signups.sign_up(session, "ben", task_id)
+        signups.sign_up(session, "ana", task_id, RULES)
+        signups.sign_up(session, "ben", task_id, RULES)
         create_contribution(
             session, "ana",
             ContributionInput(category="waste", description="I live at 3 Mill Lane", location_text="3 Mill Lane",
@@ -46,7 +46,7 @@ def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: 
         assert session.query(Photo).count() == 0
         feedback = session.query(Feedback).one()
         assert (feedback.rating, feedback.comment, feedback.citizen_id) == (4, None, None)
-        assert session.get(Task, task_id).taken == 1
+        assert spots_taken(session, task_id) == 1
         assert session.query(Signup).filter_by(status="active").count() == 1
         assert session.query(InboxMessage).count() == 0 and session.query(CallbackToken).count() == 0
         assert kept.idempotency_key is None

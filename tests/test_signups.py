@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
 from bot.models import Signup, Task
-from bot.services import signups, tasks
+from bot.services import occurrences, signups, tasks
 from bot.services.errors import (
     AlreadySignedUp,
     ConsentRequired,
@@ -17,7 +17,7 @@ from bot.services.errors import (
     TaskFull,
     TaskNotFound,
 )
-from tests.conftest import make_citizen, make_collective_task, make_group_task
+from tests.conftest import RULES, spots_taken, make_citizen, make_collective_task, make_group_task
 
 
 def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Database) -> None:
@@ -33,7 +33,7 @@ def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Datab
         barrier.wait()
         try:
             with racer_db.session() as session:
-                signups.sign_up(session, person, task_id)
+                signups.sign_up(session, person, task_id, RULES)
             outcomes[person] = "in"
         except TaskFull:
             outcomes[person] = "full"
@@ -48,28 +48,27 @@ def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Datab
     assert sorted(outcomes.values()).count("in") == 3
     assert sorted(outcomes.values()).count("full") == 9
     with db.session() as session:
-        task = session.get(Task, task_id)
         active = session.query(Signup).filter_by(task_id=task_id, status="active").count()
-        assert task.taken == active == 3
+        assert spots_taken(session, task_id) == active == 3
 
 
 def test_database_refuses_overbooking_even_without_the_service(db: Database) -> None:
     task_id = make_group_task(db, capacity=1)
     with pytest.raises(IntegrityError):
         with db.session() as session:
-            session.get(Task, task_id).taken = 2
+            occurrences.next_occurrence(session, task_id).taken = 2
 
 
 def test_double_sign_up_is_refused_and_counts_once(db: Database) -> None:
     task_id = make_group_task(db, capacity=5)
     make_citizen(db, "ana")
     with db.session() as session:
-        signups.sign_up(session, "ana", task_id)
+        signups.sign_up(session, "ana", task_id, RULES)
     with pytest.raises(AlreadySignedUp):
         with db.session() as session:
-            signups.sign_up(session, "ana", task_id)
+            signups.sign_up(session, "ana", task_id, RULES)
     with db.session() as session:
-        assert session.get(Task, task_id).taken == 1
+        assert spots_taken(session, task_id) == 1
 
 
 def test_cancel_frees_the_spot_and_allows_joining_again(db: Database) -> None:
@@ -77,21 +76,22 @@ def test_cancel_frees_the_spot_and_allows_joining_again(db: Database) -> None:
     make_citizen(db, "ana")
     make_citizen(db, "ben")
     with db.session() as session:
-        signups.sign_up(session, "ana", task_id)
+        signups.sign_up(session, "ana", task_id, RULES)
     with pytest.raises(TaskFull):
         with db.session() as session:
-            signups.sign_up(session, "ben", task_id)
+            signups.sign_up(session, "ben", task_id, RULES)
     with db.session() as session:
-        assert signups.cancel_signup(session, "ana", task_id).taken == 0
+        signups.cancel_signup(session, "ana", task_id)
+        assert spots_taken(session, task_id) == 0
     with db.session() as session:
-        signups.sign_up(session, "ben", task_id)
+        signups.sign_up(session, "ben", task_id, RULES)
         signups_of_ben = signups.active_signups(session, "ben")
         assert [s.task_id for s in signups_of_ben] == [task_id]
     with pytest.raises(NotSignedUp):
         with db.session() as session:
             signups.cancel_signup(session, "ana", task_id)
     with db.session() as session:
-        signups.sign_up(session, "ana", make_collective_task(db))
+        signups.sign_up(session, "ana", make_collective_task(db), RULES)
 
 
 @pytest.mark.parametrize("forged", ["9999", "abc", "-1", "0", "1 OR 1=1", "99999999999999999999", None])
@@ -99,7 +99,7 @@ def test_unknown_or_forged_task_ids_are_refused(db: Database, forged: object) ->
     make_citizen(db, "ana")
     with pytest.raises(TaskNotFound):
         with db.session() as session:
-            signups.sign_up(session, "ana", forged)
+            signups.sign_up(session, "ana", forged, RULES)
 
 
 def test_closed_task_is_refused(db: Database) -> None:
@@ -109,7 +109,7 @@ def test_closed_task_is_refused(db: Database) -> None:
         tasks.close_task(session, task_id)
     with pytest.raises(TaskClosed):
         with db.session() as session:
-            signups.sign_up(session, "ana", task_id)
+            signups.sign_up(session, "ana", task_id, RULES)
 
 
 def test_no_sign_up_without_consent(db: Database) -> None:
@@ -117,7 +117,7 @@ def test_no_sign_up_without_consent(db: Database) -> None:
     make_citizen(db, "stranger", consent=False)
     with pytest.raises(ConsentRequired):
         with db.session() as session:
-            signups.sign_up(session, "stranger", task_id)
+            signups.sign_up(session, "stranger", task_id, RULES)
 
 
 def test_tasks_in_the_citizens_area_and_category_come_first(db: Database) -> None:

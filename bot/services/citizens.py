@@ -84,6 +84,13 @@ def set_notifications(session: Session, sender_id: str, enabled: bool) -> Citize
     return citizen
 
 
+def set_progress_notes(session: Session, sender_id: str, enabled: bool) -> Citizen:
+    """Opt out of (or back into) the weekly group progress notes only."""
+    citizen = require_consented(session, sender_id)
+    citizen.progress_notes = enabled
+    return citizen
+
+
 def mark_blocked(session: Session, sender_id: str) -> bool:
     """The citizen blocked the bot: stop every send to them until they write again."""
     citizen = find_citizen(session, sender_id)

@@ -33,3 +33,14 @@ class NotSignedUp(ServiceError):
 
 class InvalidInput(ServiceError):
     code = "invalid_input"
+
+
+class ChooseOccurrence(ServiceError):
+    """A recurring task: the citizen picks one date or the whole series."""
+
+    code = "choose_occurrence"
+
+    def __init__(self, task_id: int, options: list[int]) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
+        self.options = options

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Feedback, Task
+from bot.models import Occurrence, Feedback, Task
 from bot.services.citizens import find_citizen
 from bot.services.errors import InvalidInput, TaskNotFound
 from bot.services.text import clean_text
@@ -34,8 +34,11 @@ def record_feedback(
     comment: str | None,
     task_id: int | None = None,
     idempotency_key: str | None = None,
+    occurrence_id: int | None = None,
 ) -> Feedback:
-    """Store feedback once per key; without consent it is kept anonymous (no citizen link)."""
+    """Store feedback once per key; without consent it is kept anonymous (no citizen link).
+
+    Feedback on a session names its occurrence; the task is taken from it."""
     if idempotency_key:
         existing = session.execute(
             select(Feedback).where(Feedback.idempotency_key == idempotency_key)
@@ -47,6 +50,9 @@ def record_feedback(
         raise InvalidInput(rating)
     if rating is None and comment is None:
         raise InvalidInput("empty feedback")
+    occurrence = session.get(Occurrence, occurrence_id) if occurrence_id is not None else None
+    if occurrence is not None:
+        task_id = occurrence.task_id
     if task_id is not None and session.get(Task, task_id) is None:
         raise TaskNotFound(task_id)
     citizen = find_citizen(session, sender_id)
@@ -54,6 +60,7 @@ def record_feedback(
     feedback = Feedback(
         citizen_id=linked.id if linked else None,
         task_id=task_id,
+        occurrence_id=occurrence.id if occurrence is not None else None,
         rating=rating,
         comment=comment,
         idempotency_key=idempotency_key,

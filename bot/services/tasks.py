@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from bot.models import CATEGORIES, TASK_KINDS, Task, utcnow
+from bot.services import occurrences
 from bot.services.errors import InvalidInput, TaskClosed, TaskNotFound
 from bot.services.text import fold
 
@@ -30,13 +32,19 @@ def parse_task_id(value: object) -> int | None:
     return key if 0 < key < 2**31 else None
 
 
-def get_open_task(session: Session, task_id: object) -> Task:
+def _still_running(now: datetime):  # type: ignore[no-untyped-def]
+    """Open tasks whose last (or only) session has not ended; recurring ones always are."""
+    return (Task.status == "open") & (Task.recurrence.isnot(None) | Task.ends_at.is_(None) | (Task.ends_at > now))
+
+
+def get_open_task(session: Session, task_id: object, now: datetime | None = None) -> Task:
     """The task with this id if it exists and is open; ids from buttons are untrusted."""
     key = parse_task_id(task_id)
     task = session.get(Task, key) if key is not None else None
     if task is None:
         raise TaskNotFound(task_id)
-    if task.status != "open" or (task.ends_at is not None and task.ends_at <= utcnow()):
+    running = session.execute(select(Task.id).where(Task.id == task.id, _still_running(now or utcnow()))).first()
+    if running is None:
         raise TaskClosed(task_id)
     return task
 
@@ -58,7 +66,7 @@ def list_open_tasks(
     order += [case((Task.starts_at.is_(None), 1), else_=0), Task.starts_at, Task.id]
     query = (
         select(Task)
-        .where(Task.status == "open", (Task.ends_at.is_(None)) | (Task.ends_at > now))
+        .where(_still_running(now))
         .order_by(*order)
         .limit(limit)
     )
@@ -112,9 +120,23 @@ def create_task(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     capacity: int | None = None,
+    recurrence: str | None = None,
+    reminder_minutes: list[int] | None = None,
+    feedback_delay_minutes: int = 60,
+    tz: ZoneInfo = ZoneInfo("UTC"),
 ) -> Task:
+    """A new task with its first sessions. Group tasks need a schedule and a capacity."""
     if kind not in TASK_KINDS or category not in CATEGORIES or not title.strip():
         raise InvalidInput(title)
+    if kind == "group" and (starts_at is None or not capacity or capacity < 1):
+        raise InvalidInput(title)
+    if (starts_at is None) != (ends_at is None) or (starts_at and ends_at and ends_at <= starts_at):
+        raise InvalidInput(title)
+    if recurrence is not None and starts_at is None:
+        raise InvalidInput(recurrence)
+    offsets = [1440, 60] if reminder_minutes is None else reminder_minutes
+    if any(minutes <= 0 for minutes in offsets) or feedback_delay_minutes < 0:
+        raise InvalidInput(offsets)
     task = Task(
         title=title.strip(),
         kind=kind,
@@ -125,9 +147,13 @@ def create_task(
         starts_at=starts_at,
         ends_at=ends_at,
         capacity=capacity if kind == "group" else None,
+        recurrence=occurrences.validate_rule(recurrence) if recurrence else None,
+        reminder_offsets=",".join(str(minutes) for minutes in sorted(set(offsets), reverse=True)),
+        feedback_delay_minutes=feedback_delay_minutes,
     )
     session.add(task)
     session.flush()
+    occurrences.materialise(session, task, tz)
     return task
 
 

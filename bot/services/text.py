@@ -1,6 +1,7 @@
 """Text helpers shared by services: normalising for tolerant matching, length caps."""
 from __future__ import annotations
 
+import json
 import unicodedata
 
 MAX_TEXT = 4096
@@ -21,3 +22,8 @@ def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
     kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     kept = kept.strip()
     return kept[:limit] or None
+
+
+def rasa_payload(intent: str, **entities: object) -> str:
+    """A button payload Rasa parses back into this intent and entities."""
+    return f"/{intent}{json.dumps({k: str(v) for k, v in entities.items()}, separators=(',', ':'))}"

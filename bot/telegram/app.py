@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import channel_text
 from bot.rasa_client import RasaClient
+from bot.scheduler import Scheduler
+from bot.services.notifications import Rules
 from bot.telegram.bridge import Bridge, Timing
 from bot.telegram.handlers import COMMANDS, Handlers
 
@@ -27,15 +29,20 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
     database = Database(settings.database_url)
     timing = Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds)
     bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
+    scheduler = Scheduler(
+        database, bridge, Rules.from_settings(settings), settings.timezone, settings.scheduler_tick_seconds
+    )
 
     async def post_init(application: Application) -> None:
         bridge.bot = application.bot
         commands = [BotCommand(name, channel_text(f"commands.{name}")) for name in COMMANDS]
         await application.bot.set_my_commands(commands)
         bridge._later(bridge.retry_forever())
+        scheduler.start()
         logger.info("Telegram bridge ready as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
+        await scheduler.stop()
         await bridge.close()
         database.dispose()
 

@@ -26,6 +26,7 @@ from bot.db import Database
 from bot.i18n import channel_text
 from bot.models import utcnow
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.scheduler import Delivery
 from bot.services import buttons, citizens, inbox
 from bot.telegram import media
 from bot.telegram.replies import Outgoing, merge
@@ -295,6 +296,31 @@ class Bridge:
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
         logger.error("could not reach Telegram for chat %s after %s attempts", chat_id, SEND_ATTEMPTS)
         return "failed"
+
+    async def send_notice(self, chat_id: str, text: str, choices: list[tuple[str, str]]) -> Delivery:
+        """Send a scheduled message once. Only a 429 is retried (Telegram certainly did
+        not take the message); a timeout may have delivered it, so it is `unknown`."""
+        outgoing = Outgoing(text=text, buttons=choices)
+        with self.db.session() as session:
+            markup = _markup(outgoing, self._issue(session, chat_id, outgoing))
+        while True:
+            await self.pace(chat_id)
+            try:
+                message = await self.bot.send_message(int(chat_id), text, reply_markup=markup)
+                return Delivery("sent", message.message_id)
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except Forbidden:
+                with self.db.session() as session:
+                    citizens.mark_blocked(session, chat_id)
+                return Delivery("blocked")
+            except BadRequest:
+                logger.exception("Telegram refused a notification to chat %s", chat_id)
+                return Delivery("refused")
+            except TimedOut:
+                return Delivery("unknown")
+            except NetworkError as exc:
+                return Delivery("retry" if "ConnectError" in str(exc) else "unknown")
 
     def language_of(self, sender: str) -> str:
         with self.db.session() as session:

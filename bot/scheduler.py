@@ -1,0 +1,132 @@
+"""The scheduler: one APScheduler job polls due notifications from the database.
+
+Why rows polled by one job rather than one APScheduler job per reminder: the
+rows are already the source of truth (sign-ups create them, cancelling skips
+them, the dashboard can show them), a restart loads nothing into memory, and
+`bench/reminders.py` measures the alternative side by side (README).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.db import Database
+from bot.models import utcnow
+from bot.services import notifications, progress, signups
+from bot.services.notice_messages import Button, render
+from bot.services.notifications import Rules
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200
+CONCURRENCY = 30
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one send: `sent` (with Telegram's message id), `blocked`,
+    `refused`, `retry` (Telegram certainly did not get it) or `unknown`."""
+
+    outcome: str
+    message_id: object = None
+
+
+class Sender(Protocol):
+    async def send_notice(self, chat_id: str, text: str, buttons: list[Button]) -> Delivery: ...
+
+
+class Scheduler:
+    """Sends due notifications and runs the periodic planning jobs."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        rules: Rules,
+        timezone: str,
+        tick_seconds: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.rules = rules
+        self.timezone = timezone
+        self.tick_seconds = tick_seconds
+        self.clock = clock
+        self._inflight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._apscheduler: AsyncIOScheduler | None = None
+
+    def recover(self) -> int:
+        """Start-up: settle what a crash interrupted, create upcoming sessions."""
+        with self.db.session() as session:
+            lost = notifications.recover_interrupted(session)
+        self.extend_series()
+        return lost
+
+    def start(self) -> None:
+        self.recover()
+        scheduler = AsyncIOScheduler(timezone=self.rules.quiet.tz)
+        scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, max_instances=1, coalesce=True)
+        scheduler.add_job(self.extend_series, "interval", hours=6, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.weekly_progress, "cron", day_of_week="sun", hour=18, max_instances=1, coalesce=True,
+            misfire_grace_time=24 * 3600,
+        )
+        scheduler.start()
+        self._apscheduler = scheduler
+        logger.info("scheduler started (tick %ss, quiet hours in %s)", self.tick_seconds, self.timezone)
+
+    async def stop(self) -> None:
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def extend_series(self) -> int:
+        with self.db.session() as session:
+            return signups.extend_series(session, self.rules, self.clock())
+
+    def weekly_progress(self) -> int:
+        with self.db.session() as session:
+            return progress.plan_weekly_notes(session, self.rules, self.clock())
+
+    async def tick(self) -> int:
+        """Start sending everything due that is not already on its way; returns how many."""
+        with self.db.session() as session:
+            due = notifications.due_ids(session, self.clock(), BATCH, self._inflight)
+        for notice_id in due:
+            self._inflight.add(notice_id)
+            task = asyncio.create_task(self._send(notice_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(due)
+
+    async def drain(self) -> None:
+        """Tests and benchmarks: wait for the sends started so far."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _send(self, notice_id: int) -> None:
+        try:
+            async with self._slots:
+                with self.db.session() as session:
+                    claimed = notifications.claim(session, notice_id, self.clock())
+                if claimed is None:
+                    return
+                text, buttons = render(claimed, self.timezone)
+                try:
+                    delivery = await self.sender.send_notice(claimed.chat_id, text, buttons)
+                except Exception:
+                    logger.exception("sending notification %s failed", notice_id)
+                    delivery = Delivery("unknown")
+                with self.db.session() as session:
+                    notifications.record(session, notice_id, delivery.outcome, delivery.message_id, self.clock())
+        finally:
+            self._inflight.discard(notice_id)
