@@ -23,12 +23,19 @@ from bot.services.when import parse_when
 logger = logging.getLogger(__name__)
 
 
-def answer_notice(dispatcher: CollectingDispatcher, tracker: Tracker, yes: bool) -> list[EventType] | None:
+def answer_notice(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    yes: bool,
+    kinds: tuple[str, ...] = notifications.ANSWERABLE,
+) -> list[EventType] | None:
     """Handle a yes/no to a scheduled question; None when there is no open question."""
     named = entity_value(tracker, "notice")
     with database().session() as session:
         citizen = find_citizen(session, tracker.sender_id)
         notice = notifications.open_notice(session, citizen, named) if citizen else None
+        if notice is not None and notice.kind not in kinds:
+            notice = None
         if notice is None:
             if named is None:
                 return None

@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings
+from actions.notices import answer_notice
 from actions.signup_flow import show_tasks, sign_up_and_tell, task_card
 from bot.i18n import format_when
 from bot.models import CATEGORIES
@@ -75,6 +76,10 @@ class ActionCancelSignup(Action):
             dispatcher.utter_message(response="utter_no_signups")
             return []
         task_id = tracker.get_slot("task_id")
+        if task_id is None:
+            answered = answer_notice(dispatcher, tracker, yes=False, kinds=("reminder",))
+            if answered is not None:
+                return answered
         with database().session() as session:
             active = signups.active_signups(session, tracker.sender_id)
             if task_id is None and len(active) == 1:

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|db upgrade|seed-demo|chat]`."""
+"""Command line: `python -m bot [run|db upgrade|seed-demo|report|chat]`."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,25 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Staff's status change from a terminal (the dashboard does the same with a browser)."""
+    from bot.db import get_database
+    from bot.services.errors import InvalidInput
+    from bot.services.notifications import Rules
+    from bot.services.workflow import parse_reference, set_status
+
+    settings = load_settings()
+    key = parse_reference(args.reference)
+    try:
+        with get_database(settings.database_url).session() as session:
+            report = set_status(session, key or 0, args.status, Rules.from_settings(settings), args.note)
+            print(f"{report.reference} is now {report.status}")
+    except InvalidInput:
+        print(f"no report {args.reference} or no status {args.status}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _chat(args: argparse.Namespace) -> int:
     from bot.local_chat import chat
 
@@ -76,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("revision", nargs="?", default="head")
     db.set_defaults(func=_db)
     commands.add_parser("seed-demo", help="load the demo city if empty").set_defaults(func=_seed)
+    report = commands.add_parser("report", help="move a report on, e.g. `report R-1001 resolved --note ...`")
+    report.add_argument("reference")
+    report.add_argument("status")
+    report.add_argument("--note", default=None, help="public note sent to the reporter")
+    report.set_defaults(func=_report)
     chat = commands.add_parser("chat", help="chat with the running assistant in this terminal")
     chat.add_argument("--sender", default=None)
     chat.set_defaults(func=_chat)

@@ -68,6 +68,7 @@ class Scheduler:
         with self.db.session() as session:
             lost = notifications.recover_interrupted(session)
         self.extend_series()
+        self.weekly_progress()
         return lost
 
     def start(self) -> None:
@@ -76,8 +77,8 @@ class Scheduler:
         scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, max_instances=1, coalesce=True)
         scheduler.add_job(self.extend_series, "interval", hours=6, max_instances=1, coalesce=True)
         scheduler.add_job(
-            self.weekly_progress, "cron", day_of_week="sun", hour=18, max_instances=1, coalesce=True,
-            misfire_grace_time=24 * 3600,
+            self.weekly_progress, "cron", day_of_week="sun", hour=progress.NOTE_HOUR, minute=1,
+            max_instances=1, coalesce=True,
         )
         scheduler.start()
         self._apscheduler = scheduler

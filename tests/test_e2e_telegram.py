@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.db import Database
-from bot.models import Citizen, Contribution, InboxMessage, Signup
+from bot.models import Citizen, Contribution, InboxMessage, Notification, Occurrence, Signup, utcnow
 from bot.services import citizens
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Assistant, BridgeProcess, free_port
@@ -36,6 +36,7 @@ def bridge_env(assistant: Assistant, fake: FakeTelegram, **extra: str) -> dict[s
         "INBOX_RETRY_SECONDS": "0.5",
         "INBOX_MAX_BACKOFF_SECONDS": "3",
         "MAX_PHOTO_BYTES": "50000",
+        "QUIET_HOURS": "off",
         **extra,
     }
 
@@ -307,3 +308,43 @@ def test_a_flooding_citizen_is_slowed_down_once_and_others_are_not(fake: FakeTel
 
     assert waited(all_answered, timeout=120), "every message is answered in the end"
     assert len(warnings()) == 1
+
+
+def test_recurring_task_offers_dates_and_the_whole_series(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    chat = onboard(fake, 5201)
+    tasks = chat.say("/tasks", "Evening street watch")
+    dates = chat.press(tasks, "Join: Evening street watch", "Which date")
+    assert len(dates["params"]["reply_markup"]["inline_keyboard"]) >= 2
+    joined = chat.press(dates, "All dates", "every session")
+    assert "Evening street watch" in joined["params"]["text"]
+    with db.session() as session:
+        citizen = citizens.find_citizen(session, "5201")
+        assert session.query(Signup).filter_by(citizen_id=citizen.id, status="active").count() >= 8
+
+
+def test_a_due_reminder_arrives_and_i_cant_make_it_frees_the_spot(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    chat = onboard(fake, 5202)
+    tasks = chat.say("/tasks", "Saturday clean-up")
+    chat.press(tasks, "Join: Saturday clean-up", "You're in")
+    with db.session() as session:
+        citizen = citizens.find_citizen(session, "5202")
+        signup = session.query(Signup).filter_by(citizen_id=citizen.id, status="active").one()
+        occurrence_id, taken = signup.occurrence_id, signup.occurrence.taken
+        reminder = (
+            session.query(Notification)
+            .filter_by(citizen_id=citizen.id, kind="reminder")
+            .order_by(Notification.due_at)
+            .first()
+        )
+        reminder.due_at = utcnow()
+    start = chat.mark()
+    arrived = chat.reply(start, "Reminder: Saturday clean-up", timeout=30)
+    freed = chat.press(arrived, "I can't make it", "given your place")
+    assert "Saturday clean-up" in freed["params"]["text"]
+    with db.session() as session:
+        assert session.get(Occurrence, occurrence_id).taken == taken - 1
+        sent = session.query(Notification).filter_by(citizen_id=citizen.id, kind="reminder", status="sent").one()
+        assert sent.message_id == str(arrived["result"]["message_id"]) and sent.answer == "no"
+    time.sleep(2)
+    again = [c for c in fake.calls[start:] if c["method"] == "sendMessage" and "Reminder" in (c["params"].get("text") or "")]
+    assert len(again) == 1, "the reminder went out once"

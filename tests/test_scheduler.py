@@ -259,16 +259,23 @@ async def test_group_progress_counts_the_team_week_and_respects_opt_out(db: Data
             signups.sign_up(session, "ben", task_id, RULES, occurrence_id=first.id)
             create_contribution(session, "ben", ContributionInput(category="safety", description="Broken gate"), media_dir, 1000)
             citizens.set_progress_notes(session, "ben", False)
-        traveller.move_to(paris("2026-12-06T18:00"))
+        traveller.move_to(paris("2026-12-06T17:00"))
         with db.session() as session:
             absent = session.query(Signup).filter_by(occurrence_id=first.id + 1).one()
             absent.attendance = "absent"
-            assert progress.plan_weekly_notes(session, RULES) == 2
-            assert progress.plan_weekly_notes(session, RULES) == 2  # same week: same rows
+            assert progress.plan_weekly_notes(session, RULES) == 0  # last week had no shifts
+        traveller.move_to(paris("2026-12-07T09:00"))  # down at 18:00 on Sunday: planned on restart
         sender = FakeSender()
         scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler.recover()
+        with db.session() as session:
+            assert progress.plan_weekly_notes(session, RULES) == 2  # same week: same two rows
+            assert session.query(Notification).filter_by(kind="group_progress").count() == 2
         await scheduler.tick()
         await scheduler.drain()
+        traveller.move_to(paris("2026-12-09T19:00"))
+        with db.session() as session:
+            assert progress.plan_weekly_notes(session, RULES) == 0  # too late to tell that week
     assert sender.to("ben") == []
     (note,) = [text for text in sender.to("ana") if text.startswith("👥")]
     assert "covered 4 of 5 shifts" in note and "sent 1 reports" in note

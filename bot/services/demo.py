@@ -70,6 +70,20 @@ def seed_demo(session: Session, neighbourhood_names: list[str], now: datetime | 
         ends_at=saturday + timedelta(hours=3),
         capacity=15,
     )
+    tuesday = _next_weekday(now, 1, 18)
+    create_task(
+        session,
+        title="Evening street watch in Old Town",
+        kind="group",
+        category="safety",
+        description="A friendly walk round the old streets, twice a week. Note broken lights and damage.",
+        place="Old Town fountain",
+        neighbourhood_id=area("Old Town"),
+        starts_at=tuesday,
+        ends_at=tuesday + timedelta(hours=1, minutes=30),
+        capacity=8,
+        recurrence="FREQ=WEEKLY;BYDAY=TU,TH",
+    )
     create_task(
         session,
         title="Report illegal dumping",

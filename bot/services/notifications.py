@@ -153,9 +153,16 @@ def plan_resolution(session: Session, contribution: Contribution, rules: Rules, 
 
 
 def plan_progress(
-    session: Session, task: Task, week: str, stats: dict[str, int], member_ids: list[int], rules: Rules, now: datetime
+    session: Session,
+    task: Task,
+    week: str,
+    stats: dict[str, int],
+    member_ids: list[int],
+    rules: Rules,
+    now: datetime,
+    week_end: datetime,
 ) -> int:
-    """One weekly note per member of a group task who has not opted out."""
+    """One weekly note per member of a group task (opted-out members are skipped when due)."""
     due = rules.quiet.after(now)
     rows = [
         {
@@ -164,7 +171,7 @@ def plan_progress(
             "citizen_id": citizen_id,
             "task_id": task.id,
             "due_at": due,
-            "expires_at": due + PROGRESS_GRACE,
+            "expires_at": week_end + PROGRESS_GRACE,
             "detail": json.dumps(stats),
         }
         for citizen_id in member_ids

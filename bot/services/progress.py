@@ -10,15 +10,28 @@ from sqlalchemy.orm import Session
 from bot.models import Contribution, Occurrence, SeriesSignup, Signup, Task, utcnow
 from bot.services import notifications
 from bot.services.notifications import Rules
-from bot.services.timing import to_local
+from bot.services.timing import to_local, to_utc
 
 logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 
 
-def week_label(now: datetime, rules: Rules) -> str:
-    year, week, _ = to_local(now, rules.quiet.tz).isocalendar()
+NOTE_DAY, NOTE_HOUR = 6, 18  # Sunday 18:00 local: the week is over, the evening is free
+
+
+def last_week_end(now: datetime, rules: Rules) -> datetime:
+    """The latest Sunday 18:00 (local) at or before `now`, as naive UTC."""
+    local = to_local(now, rules.quiet.tz)
+    days_back = (local.weekday() - NOTE_DAY) % 7
+    end = (local - timedelta(days=days_back)).replace(hour=NOTE_HOUR, minute=0, second=0, microsecond=0)
+    if end > local:
+        end -= WEEK
+    return to_utc(end.replace(tzinfo=rules.quiet.tz))
+
+
+def week_label(week_end: datetime, rules: Rules) -> str:
+    year, week, _ = to_local(week_end - timedelta(hours=1), rules.quiet.tz).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -69,13 +82,18 @@ def team_week(session: Session, task: Task, since: datetime, until: datetime) ->
 
 
 def plan_weekly_notes(session: Session, rules: Rules, now: datetime | None = None) -> int:
-    """Plan this week's note for every group task that had shifts; safe to run twice."""
+    """Plan the note for the week that ended last Sunday evening, for every group task
+    that had shifts. Safe to run twice or late (at start-up after downtime): the
+    rows are keyed by week, and a week more than two days old is not told any more."""
     now = now or utcnow()
-    week = week_label(now, rules)
+    week_end = last_week_end(now, rules)
+    if now - week_end > notifications.PROGRESS_GRACE:
+        return 0
+    week = week_label(week_end, rules)
     planned = 0
     for task in session.execute(select(Task).where(Task.kind == "group", Task.status == "open")).scalars().all():
-        stats, members = team_week(session, task, now - WEEK, now)
+        stats, members = team_week(session, task, week_end - WEEK, week_end)
         if stats["shifts"] and members:
-            planned += notifications.plan_progress(session, task, week, stats, members, rules, now)
+            planned += notifications.plan_progress(session, task, week, stats, members, rules, now, week_end)
     logger.info("planned %s weekly progress notes for %s", planned, week)
     return planned
