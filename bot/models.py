@@ -183,6 +183,7 @@ class Signup(Base):
         CheckConstraint(
             "attendance IS NULL OR " + _in("attendance", ATTENDANCE), name="ck_signup_attendance"
         ),
+        Index("ix_signup_occurrence_citizen", "occurrence_id", "citizen_id"),
         Index(
             "uq_signup_active",
             "task_id",

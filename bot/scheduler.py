@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import Callable, Protocol
 
@@ -17,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.db import Database
 from bot.models import utcnow
-from bot.services import notifications, progress, signups
+from bot.services import notifications, privacy, progress, retention, signups
 from bot.services.notice_messages import Button, render
 from bot.services.notifications import Rules
 
@@ -51,6 +52,7 @@ class Scheduler:
         timezone: str,
         tick_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        media_dir: Path | None = None,
     ) -> None:
         self.db = db
         self.sender = sender
@@ -58,6 +60,7 @@ class Scheduler:
         self.timezone = timezone
         self.tick_seconds = tick_seconds
         self.clock = clock
+        self.media_dir = media_dir
         self._inflight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
@@ -76,6 +79,8 @@ class Scheduler:
         scheduler = AsyncIOScheduler(timezone=self.rules.quiet.tz)
         scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, max_instances=1, coalesce=True)
         scheduler.add_job(self.extend_series, "interval", hours=6, max_instances=1, coalesce=True)
+        if self.media_dir is not None:
+            scheduler.add_job(self.retention, "cron", hour=4, max_instances=1, coalesce=True)
         scheduler.add_job(
             self.weekly_progress, "cron", day_of_week="sun", hour=progress.NOTE_HOUR, minute=1,
             max_instances=1, coalesce=True,
@@ -94,14 +99,23 @@ class Scheduler:
         with self.db.session() as session:
             return signups.extend_series(session, self.rules, self.clock())
 
+    def retention(self) -> int:
+        """Nightly: drop old messages and buttons, then the photo files no report kept."""
+        assert self.media_dir is not None
+        with self.db.session() as session:
+            purged = retention.purge(session, self.media_dir, self.clock())
+        return privacy.delete_files(self.media_dir, purged.orphan_paths)
+
     def weekly_progress(self) -> int:
         with self.db.session() as session:
             return progress.plan_weekly_notes(session, self.rules, self.clock())
 
     async def tick(self) -> int:
-        """Start sending everything due that is not already on its way; returns how many."""
-        with self.db.session() as session:
-            due = notifications.due_ids(session, self.clock(), BATCH, self._inflight)
+        """Start sending everything due that is not already on its way; returns how many.
+
+        Database work runs in threads so that the bridge's event loop keeps
+        answering citizens while a burst of reminders goes out."""
+        due = await asyncio.to_thread(self._due, set(self._inflight))
         for notice_id in due:
             self._inflight.add(notice_id)
             task = asyncio.create_task(self._send(notice_id))
@@ -117,8 +131,7 @@ class Scheduler:
     async def _send(self, notice_id: int) -> None:
         try:
             async with self._slots:
-                with self.db.session() as session:
-                    claimed = notifications.claim(session, notice_id, self.clock())
+                claimed = await asyncio.to_thread(self._claim, notice_id)
                 if claimed is None:
                     return
                 text, buttons = render(claimed, self.timezone)
@@ -127,7 +140,19 @@ class Scheduler:
                 except Exception:
                     logger.exception("sending notification %s failed", notice_id)
                     delivery = Delivery("unknown")
-                with self.db.session() as session:
-                    notifications.record(session, notice_id, delivery.outcome, delivery.message_id, self.clock())
+                await asyncio.to_thread(self._record, notice_id, delivery)
         finally:
             self._inflight.discard(notice_id)
+
+    def _due(self, inflight: set[int]) -> list[int]:
+        with self.db.session() as session:
+            return notifications.due_ids(session, self.clock(), BATCH, inflight)
+
+    def _claim(self, notice_id: int) -> notifications.Claimed | None:
+        """Committed before the send: from here on this row is never sent again."""
+        with self.db.session() as session:
+            return notifications.claim(session, notice_id, self.clock())
+
+    def _record(self, notice_id: int, delivery: Delivery) -> None:
+        with self.db.session() as session:
+            notifications.record(session, notice_id, delivery.outcome, delivery.message_id, self.clock())

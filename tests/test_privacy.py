@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.db import Database
-from bot.models import CallbackToken, Citizen, Contribution, Feedback, InboxMessage, Photo, Signup, Task
+from bot.models import CallbackToken, Citizen, Contribution, Feedback, InboxMessage, Photo, Signup
 from bot.services import buttons, citizens, inbox, signups
 from bot.services.contributions import ContributionInput, PhotoInput, create_contribution
 from bot.services.feedback import record_feedback

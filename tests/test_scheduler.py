@@ -479,3 +479,29 @@ async def test_kill_9_after_telegram_got_the_message_never_duplicates(db: Databa
         reminders = session.query(Notification).filter_by(kind="reminder", status="sent").count()
         unknown = session.query(Notification).filter_by(kind="reminder", status="unknown").count()
     assert reminders == len(sender.sent) and unknown == 5 - len(sender.sent) >= len(reached)
+
+
+def test_nightly_retention_drops_old_messages_and_orphan_photos_only(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from bot.models import InboxMessage
+    from bot.services import inbox
+    from bot.services.contributions import PhotoInput
+    from bot.services.inbox import Incoming
+
+    make_citizen(db, "ana")
+    for name in ("kept.jpg", "orphan.jpg", "fresh.jpg"):
+        (media_dir / name).write_bytes(b"jpeg")
+    day_old = (datetime.now() - timedelta(days=2)).timestamp()
+    for name in ("kept.jpg", "orphan.jpg"):
+        os.utime(media_dir / name, (day_old, day_old))
+    with db.session() as session:
+        create_contribution(session, "ana", ContributionInput(category="waste", photos=[PhotoInput("kept.jpg")]), media_dir, 10_000)
+        old = inbox.accept(session, Incoming("tg:old", "ana", "ana", "hello", {}))
+        inbox.accept(session, Incoming("tg:new", "ana", "ana", "hello again", {}))
+        old.status, old.handled_at = "done", datetime.utcnow() - timedelta(days=31)
+    scheduler = Scheduler(db, FakeSender(), RULES, "Europe/Paris", media_dir=media_dir)
+    assert scheduler.retention() == 1
+    assert sorted(p.name for p in media_dir.iterdir()) == ["fresh.jpg", "kept.jpg"]
+    with db.session() as session:
+        assert [m.update_key for m in session.query(InboxMessage)] == ["tg:new"]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
-from bot.models import Signup, Task
+from bot.models import Signup
 from bot.services import occurrences, signups, tasks
 from bot.services.errors import (
     AlreadySignedUp,

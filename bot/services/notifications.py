@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Citizen, Contribution, Notification, Occurrence, Signup, Task, utcnow
+from bot.models import Citizen, Contribution, Notification, Signup, Task, utcnow
 from bot.services.timing import QuietHours
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,12 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
     timing = Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds)
     bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
     scheduler = Scheduler(
-        database, bridge, Rules.from_settings(settings), settings.timezone, settings.scheduler_tick_seconds
+        database,
+        bridge,
+        Rules.from_settings(settings),
+        settings.timezone,
+        settings.scheduler_tick_seconds,
+        media_dir=settings.media_dir,
     )
 
     async def post_init(application: Application) -> None:

@@ -99,6 +99,7 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f('uq_signup_active'), sqlite_where=sa.text("status = 'active'"))
         batch_op.create_index('uq_signup_active', ['task_id', 'citizen_id', 'occurrence_key'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.create_foreign_key('fk_signup_occurrence', 'occurrences', ['occurrence_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_index('ix_signup_occurrence_citizen', ['occurrence_id', 'citizen_id'], unique=False)
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recurrence', sa.String(length=200), nullable=True))
@@ -137,6 +138,7 @@ def downgrade() -> None:
         batch_op.drop_column('recurrence')
 
     with op.batch_alter_table('signups', schema=None) as batch_op:
+        batch_op.drop_index('ix_signup_occurrence_citizen')
         batch_op.drop_constraint('fk_signup_occurrence', type_='foreignkey')
         batch_op.drop_index('uq_signup_active', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.create_index(batch_op.f('uq_signup_active'), ['task_id', 'citizen_id'], unique=1, sqlite_where=sa.text("status = 'active'"))

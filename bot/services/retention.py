@@ -1,0 +1,50 @@
+"""Keep personal data only as long as it serves: old chat messages, spent buttons,
+photo files no report kept (a report abandoned mid-way)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.models import CallbackToken, InboxMessage, utcnow
+from bot.services.contributions import unattached
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_KEPT = timedelta(days=30)
+ORPHAN_GRACE = timedelta(days=1)  # an open report form may still claim a fresh photo
+
+
+@dataclass(frozen=True)
+class Purged:
+    messages: int
+    buttons: int
+    orphan_paths: tuple[str, ...]
+
+
+def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Purged:
+    """Delete answered messages and buttons older than 30 days; list photo files older
+    than a day that no report uses (delete them with `privacy.delete_files` after commit)."""
+    now = now or utcnow()
+    cutoff = now - MESSAGES_KEPT
+    messages = session.execute(
+        delete(InboxMessage).where(
+            InboxMessage.status.in_(("done", "merged")), InboxMessage.handled_at < cutoff
+        )
+    ).rowcount
+    buttons = session.execute(delete(CallbackToken).where(CallbackToken.created_at < cutoff)).rowcount
+    candidates = []
+    if media_dir.is_dir():
+        old = (now - ORPHAN_GRACE).timestamp()
+        candidates = [
+            str(path.relative_to(media_dir))
+            for path in media_dir.rglob("*")
+            if path.is_file() and path.stat().st_mtime < old
+        ]
+    orphans = tuple(unattached(session, candidates))
+    logger.info("retention: %s messages, %s buttons, %s orphan photos", messages, buttons, len(orphans))
+    return Purged(int(messages or 0), int(buttons or 0), orphans)
