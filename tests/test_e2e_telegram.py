@@ -152,7 +152,7 @@ def test_album_of_two_photos_plus_location_is_one_report(fake: FakeTelegram, bri
     chat = onboard(fake, 5002)
     first, second = fake.add_file(b"\xff\xd8 first photo"), fake.add_file(b"\xff\xd8 second photo")
     start = chat.mark()
-    fake.push_message(5002, photo_file_ids=[first], caption="rubbish dumped behind the school", media_group_id="album-1")
+    fake.push_message(5002, photo_file_ids=[first], caption="someone dumped bags of rubbish", media_group_id="album-1")
     fake.push_message(5002, photo_file_ids=[second], media_group_id="album-1")
     asked = chat.reply(start, "Where is it?")
     summary = chat.say("", "Please check your report", location=(48.8566, 2.3522))

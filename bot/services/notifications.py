@@ -375,7 +375,7 @@ def remind_later(
         session,
         [
             {
-                "key": f"{notice.key}:later:{now.isoformat(timespec='seconds')}",
+                "key": f"{notice.key.split(':later:')[0]}:later:{now.isoformat(timespec='seconds')}",
                 "kind": notice.kind,
                 "citizen_id": notice.citizen_id,
                 "task_id": notice.task_id,
