@@ -65,6 +65,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._apscheduler: AsyncIOScheduler | None = None
+        self._wakeup: asyncio.TimerHandle | None = None
 
     def recover(self) -> int:
         """Start-up: settle what a crash interrupted, create upcoming sessions."""
@@ -90,8 +91,11 @@ class Scheduler:
         logger.info("scheduler started (tick %ss, quiet hours in %s)", self.tick_seconds, self.timezone)
 
     async def stop(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.cancel()
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -114,8 +118,12 @@ class Scheduler:
         """Start sending everything due that is not already on its way; returns how many.
 
         Database work runs in threads so that the bridge's event loop keeps
-        answering citizens while a burst of reminders goes out."""
-        due = await asyncio.to_thread(self._due, set(self._inflight))
+        answering citizens while a burst of reminders goes out. When the next
+        message falls due before the next tick, a wake-up is set for its instant,
+        so the polling interval does not add to the lag."""
+        due, next_due = await asyncio.to_thread(self._due, set(self._inflight))
+        if self._apscheduler is not None:
+            self._wake_at(next_due)
         for notice_id in due:
             self._inflight.add(notice_id)
             task = asyncio.create_task(self._send(notice_id))
@@ -144,9 +152,25 @@ class Scheduler:
         finally:
             self._inflight.discard(notice_id)
 
-    def _due(self, inflight: set[int]) -> list[int]:
+    def _due(self, inflight: set[int]) -> tuple[list[int], datetime | None]:
+        now = self.clock()
         with self.db.session() as session:
-            return notifications.due_ids(session, self.clock(), BATCH, inflight)
+            return notifications.due_ids(session, now, BATCH, inflight), notifications.next_due_at(session, now)
+
+    def _wake_at(self, due: datetime | None) -> None:
+        if due is None:
+            return
+        delay = (due - self.clock()).total_seconds()
+        if delay >= self.tick_seconds:
+            return
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+        self._wakeup = asyncio.get_running_loop().call_later(max(delay, 0.0), self._tick_now)
+
+    def _tick_now(self) -> None:
+        task = asyncio.create_task(self.tick())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _claim(self, notice_id: int) -> notifications.Claimed | None:
         """Committed before the send: from here on this row is never sent again."""

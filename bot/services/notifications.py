@@ -206,8 +206,14 @@ def due_ids(session: Session, now: datetime, limit: int = 500, exclude: set[int]
     return found[:limit]
 
 
-def next_due_at(session: Session) -> datetime | None:
-    query = select(Notification.due_at).where(Notification.status == "pending").order_by(Notification.due_at).limit(1)
+def next_due_at(session: Session, after: datetime) -> datetime | None:
+    """When the next pending notification after `after` falls due (the scheduler wakes then)."""
+    query = (
+        select(Notification.due_at)
+        .where(Notification.status == "pending", Notification.due_at > after)
+        .order_by(Notification.due_at)
+        .limit(1)
+    )
     return session.execute(query).scalar_one_or_none()
 
 
