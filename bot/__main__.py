@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|db upgrade|seed-demo|report|chat]`."""
+"""Command line: `python -m bot [run|db upgrade|seed-demo|roles|report|chat]`."""
 from __future__ import annotations
 
 import argparse
@@ -76,6 +76,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roles(args: argparse.Namespace) -> int:
+    """`roles grant|revoke TELEGRAM_ID coordinator`: who may use the coordinator commands."""
+    from bot.db import get_database
+    from bot.services import roles
+    from bot.services.errors import InvalidInput
+
+    settings = load_settings()
+    try:
+        with get_database(settings.database_url).session() as session:
+            if args.action == "grant":
+                changed = roles.grant(session, args.telegram_id, args.role, by="command line")
+            else:
+                changed = roles.revoke(session, args.telegram_id, args.role)
+    except InvalidInput:
+        print(f"not a Telegram user id or role: {args.telegram_id} {args.role}", file=sys.stderr)
+        return 2
+    verb = "granted to" if args.action == "grant" else "revoked from"
+    print(f"{args.role} {verb} {args.telegram_id}" if changed else "nothing to change")
+    return 0
+
+
 def _chat(args: argparse.Namespace) -> int:
     from bot.local_chat import chat
 
@@ -100,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("status")
     report.add_argument("--note", default=None, help="public note sent to the reporter")
     report.set_defaults(func=_report)
+    role = commands.add_parser("roles", help="grant or revoke a role, e.g. `roles grant 123456789 coordinator`")
+    role.add_argument("action", choices=["grant", "revoke"])
+    role.add_argument("telegram_id")
+    role.add_argument("role", choices=["coordinator"])
+    role.set_defaults(func=_roles)
     chat = commands.add_parser("chat", help="chat with the running assistant in this terminal")
     chat.add_argument("--sender", default=None)
     chat.set_defaults(func=_chat)

@@ -42,6 +42,7 @@ class Settings:
     quiet_hours: str = "21:00-08:00"
     followup_days: int = 14
     scheduler_tick_seconds: float = 1.0
+    broadcast_rate: float = 29.5
 
     @property
     def webhook_path(self) -> str:
@@ -82,4 +83,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         quiet_hours=env.get("QUIET_HOURS", "21:00-08:00"),
         followup_days=int(env.get("FOLLOWUP_DAYS", "14")),
         scheduler_tick_seconds=float(env.get("SCHEDULER_TICK_SECONDS", "1")),
+        broadcast_rate=float(env.get("BROADCAST_RATE", "29.5")),
     )

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 SUPPORTED_LANGUAGES = ("en",)
@@ -65,6 +66,8 @@ NOTICE_TEXTS = {
         "report_resolved_note": "✅ Good news: your report {reference} ({category}) has been fixed.\nThe city says: {public_note}",
         "report_followup": "Some time ago your report {reference} ({category}) was fixed. Is it still fixed?",
         "group_progress": "👥 This week your team for {title} covered {covered} of {shifts} shifts and sent {reports} reports. Thank you for taking part!",
+        "group_reminder": "⏰ Team reminder: {title}\n🗓 {when}\n📍 {place}\n👥 {taken} of {capacity} signed up",
+        "group_group_progress": "👥 This week the team for {title} covered {covered} of {shifts} shifts and sent {reports} reports. Thank you, everyone!",
         "button.coming": "I'll be there",
         "button.not_coming": "I can't make it",
         "button.later": "Remind me later",
@@ -76,6 +79,105 @@ NOTICE_TEXTS = {
         "button.series": "All dates from now on",
     },
 }
+
+
+COORDINATOR_TEXTS = {
+    "en": {
+        "not_coordinator": "This command is for coordinators.",
+        "cancelled": "Cancelled. Nothing was saved.",
+        "tap_a_button": "Please tap one of the buttons.",
+        "invalid": "Sorry, I can't use that. {hint}",
+        "button.cancel": "✖ Cancel",
+        "button.confirm": "✅ Confirm",
+        "button.edit": "✏️ Edit",
+        "newtask.title": "New task. What is it called? (for example: Night safety patrol)",
+        "newtask.kind": "Is it a group task (a team with places and a schedule) or a collective task (open to everyone)?",
+        "newtask.category": "Which category?",
+        "newtask.neighbourhood": "Which neighbourhood?",
+        "newtask.place": "Where does it happen or where do people meet?",
+        "newtask.schedule": "When? For example: every Friday 20:00-22:00, or Sat 5 Dec 9:00-12:00.",
+        "newtask.capacity": "How many people per session? Tap or type a number.",
+        "newtask.reminders": "When should I remind the people who sign up?",
+        "hint.title": "A title has 3 to 120 characters.",
+        "hint.place": "Please write a place (2 to 200 characters).",
+        "hint.schedule": "Write a day and a time range, like: every Friday 20:00-22:00, or Sat 5 Dec 9:00-12:00.",
+        "hint.capacity": "Please write a number from 1 to 500.",
+        "hint.text": "A message has up to 4,000 characters (1,000 with a photo).",
+        "kind.group": "👥 Group task",
+        "kind.collective": "🌍 Collective task",
+        "whole_town": "Whole town",
+        "no_schedule": "No schedule",
+        "reminders.24h+1h": "24 h and 1 h before",
+        "reminders.1h": "1 h before",
+        "reminders.none": "No reminders",
+        "summary.task": "Please check the new task:\n• {title}\n• {kind} · {category}\n• 📍 {place} ({neighbourhood})\n• 📅 {when}\n• {capacity}\n• ⏰ {reminders}",
+        "summary.capacity": "{capacity} people per session",
+        "summary.open": "open to everyone",
+        "summary.every": "{when}, then {rule}",
+        "summary.no_schedule": "no fixed time",
+        "edit.which": "What would you like to change?",
+        "field.title": "Title",
+        "field.kind": "Group or collective",
+        "field.category": "Category",
+        "field.neighbourhood": "Neighbourhood",
+        "field.place": "Place",
+        "field.schedule": "Date and time",
+        "field.capacity": "Places",
+        "field.reminders": "Reminders",
+        "rule.daily": "every day",
+        "rule.weekly": "every {days}",
+        "task.created": "✅ Task #{id} is open: {title}.\nShare it: {link}",
+        "task.broadcast_it": "📣 Tell citizens",
+        "mytasks.none": "You have not created any task yet. Start with /newtask.",
+        "mytasks.item": "#{id} {title} · {status}",
+        "task.usage": "Write the task number, for example: /task 12",
+        "task.not_found": "There is no task #{id}.",
+        "task.header": "#{id} {title} ({status})\n{kind} · {category} · 📍 {place}\nShare: {link}",
+        "task.session": "📅 {when}: {signed_up} signed up{spots}",
+        "task.spots": ", {spots} left",
+        "task.no_sessions": "No upcoming sessions.",
+        "task.unscheduled": "{count} citizens joined.",
+        "close.done": "Task #{id} is closed. I'm telling the {count} citizens who signed up.",
+        "close.already": "Task #{id} was already closed.",
+        "close.notice": "ℹ️ {title} has been cancelled by the organisers. Thank you for signing up; see /tasks for other ways to help.",
+        "linkgroup.usage": "Send /linkgroup followed by the task number inside the group, for example: /linkgroup 12",
+        "linkgroup.done": "✅ This group is now linked to task #{id} ({title}). Reminders and weekly team notes will be posted here.",
+        "linkgroup.invalid": "Only group tasks can be linked, from inside a group.",
+        "broadcast.audience": "Who should get this message?",
+        "audience.all": "Everyone who accepts news",
+        "audience.neighbourhood": "A neighbourhood",
+        "audience.category": "People interested in a category",
+        "audience.task": "People signed up to a task",
+        "audience.group": "Members of a linked group",
+        "broadcast.which_neighbourhood": "Which neighbourhood?",
+        "broadcast.which_category": "Which category?",
+        "broadcast.which_task": "Which task?",
+        "broadcast.which_group": "Which linked group?",
+        "broadcast.nothing_to_pick": "There is nothing to choose from yet. Pick another audience.",
+        "broadcast.text": "Write the message. You can also send a photo with a caption.",
+        "broadcast.button": "Add a sign-up button for a task?",
+        "broadcast.no_button": "No button",
+        "broadcast.preview": "This message will go to {count} citizens. Here it is as they will see it:",
+        "broadcast.send": "✅ Send to {count}",
+        "broadcast.nobody": "Nobody in this audience can receive messages right now. Nothing was sent.",
+        "broadcast.progress": "📣 Broadcast #{id}: {sent} / {total} sent · {failed} failed · {blocked} blocked",
+        "broadcast.waiting_quiet": "\n⏸ Waiting for the end of quiet hours.",
+        "broadcast.final": "📣 Broadcast #{id} finished: {sent} of {total} sent · {failed} failed · {blocked} blocked · {skipped} skipped (opted out since){unknown}",
+        "broadcast.final_unknown": " · {unknown} uncertain (in flight during a restart)",
+        "broadcast.cancelled": "📣 Broadcast #{id} cancelled: {sent} of {total} had been sent.",
+        "broadcast.cancel": "✖ Cancel broadcast",
+        "broadcast.signup_button": "✅ Sign me up: {title}",
+    },
+}
+
+
+def coordinator_text(key: str, language: str = "en", **values: object) -> str:
+    """Words of the coordinators' conversations (/newtask, /broadcast, …)."""
+    return _catalogue(COORDINATOR_TEXTS, language)[key].format(**values)
+
+
+def format_number(value: int, language: str = "en") -> str:
+    return format_decimal(value, locale=language)
 
 
 def notice_text(key: str, language: str = "en", **values: object) -> str:

@@ -30,6 +30,10 @@ ATTENDANCE = ("confirmed", "attended", "absent")
 OCCURRENCE_STATUSES = ("scheduled", "cancelled")
 NOTIFICATION_KINDS = ("reminder", "feedback_prompt", "report_resolved", "report_followup", "group_progress")
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "expired", "unknown", "failed")
+ROLES = ("coordinator",)
+AUDIENCES = ("all", "neighbourhood", "category", "task", "group")
+BROADCAST_STATUSES = ("sending", "done", "cancelled")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped", "unknown")
 INBOX_STATUSES = ("held", "pending", "done", "merged", "failed")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
@@ -103,6 +107,8 @@ class Task(Base):
     ends_at = Column(DateTime, nullable=True)
     capacity = Column(Integer, nullable=True)
     recurrence = Column(String(200), nullable=True)
+    created_by = Column(String(64), nullable=True, index=True)
+    group_chat_id = Column(String(64), nullable=True, index=True)
     reminder_offsets = Column(String(60), nullable=False, default="1440,60", server_default="1440,60")
     feedback_delay_minutes = Column(Integer, nullable=False, default=60, server_default="60")
     status = Column(String(10), nullable=False, default="open", server_default="open")
@@ -324,6 +330,81 @@ class CallbackToken(Base):
     used_at = Column(DateTime, nullable=True)
 
 
+class Role(Base):
+    """A Telegram user's role; checked on the server for every coordinator command."""
+
+    __tablename__ = "roles"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="ck_role_role"),
+        UniqueConstraint("telegram_id", "role", name="uq_role_telegram_id_role"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    telegram_id = Column(String(64), nullable=False)
+    role = Column(String(20), nullable=False)
+    granted_by = Column(String(64), nullable=True)
+    granted_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Broadcast(Base):
+    """A coordinator's message to an audience; its deliveries are the outbox."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint(_in("audience", AUDIENCES), name="ck_broadcast_audience"),
+        CheckConstraint(_in("status", BROADCAST_STATUSES), name="ck_broadcast_status"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    created_by = Column(String(64), nullable=False)
+    audience = Column(String(20), nullable=False)
+    audience_value = Column(String(80), nullable=True)
+    text = Column(Text, nullable=False)
+    photo = Column(String(200), nullable=True)
+    signup_task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+    hold_quiet_hours = Column(Boolean, nullable=False, default=True, server_default=true())
+    status = Column(String(10), nullable=False, default="sending", server_default="sending")
+    total = Column(Integer, nullable=False, default=0, server_default="0")
+    progress_chat_id = Column(String(64), nullable=True)
+    progress_message_id = Column(String(32), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    finished_at = Column(DateTime, nullable=True)
+
+
+class Delivery(Base):
+    """One recipient of a broadcast. Marked sent only with Telegram's message id."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="ck_delivery_status"),
+        UniqueConstraint("broadcast_id", "chat_id", name="uq_delivery_broadcast_chat"),
+        Index("ix_delivery_status_due", "status", "not_before"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    chat_id = Column(String(64), nullable=False)
+    status = Column(String(10), nullable=False, default="pending", server_default="pending")
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    not_before = Column(DateTime, nullable=True)
+    message_id = Column(String(32), nullable=True)
+    error = Column(String(200), nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+
+
+class CoordinatorDraft(Base):
+    """Where a coordinator is in a guided conversation (/newtask, /broadcast); survives restarts."""
+
+    __tablename__ = "coordinator_drafts"
+
+    telegram_id = Column(String(64), primary_key=True)
+    kind = Column(String(20), nullable=False)
+    step = Column(String(30), nullable=False)
+    data = Column(Text, nullable=False, default="{}")
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 class Notification(Base):
     """A message the assistant sends on its own: a reminder, a prompt, a follow-up.
 
@@ -337,13 +418,15 @@ class Notification(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="ck_notification_kind"),
         CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="ck_notification_status"),
+        CheckConstraint("(citizen_id IS NULL) <> (group_chat_id IS NULL)", name="ck_notification_target"),
         Index("ix_notification_due", "status", "due_at"),
     )
 
     id = Column(Integer, primary_key=True)
     key = Column(String(160), nullable=False, unique=True)
     kind = Column(String(20), nullable=False)
-    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False, index=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=True, index=True)
+    group_chat_id = Column(String(64), nullable=True)
     task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True)
     occurrence_id = Column(Integer, ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True)
     contribution_id = Column(Integer, ForeignKey("contributions.id", ondelete="CASCADE"), nullable=True)

@@ -1202,6 +1202,12 @@ class FakeTelegram:
             await asyncio.sleep(0.02)
         return call
 
+    def set_global_rate(self, per_second: float) -> None:
+        """Change the overall sending limit (a 429 storm when lowered); buckets restart full."""
+        with self._lock:
+            self.global_per_sec = per_second
+            self._buckets.pop(("global",), None)
+
     def reset(self) -> None:
         """Forget calls, users, chats, messages, files, webhook and limits; update ids keep increasing."""
         with self._lock:

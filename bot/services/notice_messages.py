@@ -22,12 +22,14 @@ def render(notice: Claimed, timezone: str) -> tuple[str, list[Button]]:
     values = dict(notice.values)
     values["when"] = format_when(values.get("starts_at"), lang, timezone)
     values["category"] = category_label(values.get("category"), lang)
-    key = notice.kind
+    key = f"group_{notice.kind}" if notice.group else notice.kind
     if key == "report_resolved" and values.get("public_note"):
         key = "report_resolved_note"
     text = notice_text(key, lang, **values)
     if notice.kind == "reminder" and not values.get("place"):
         text = "\n".join(line for line in text.split("\n") if not line.startswith("📍"))
+    if notice.group:
+        return text, []
     buttons = [
         (notice_text(title, lang), rasa_payload(intent, notice=notice.id)) for title, intent in BUTTONS[notice.kind]
     ]

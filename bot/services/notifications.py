@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Citizen, Contribution, Notification, Signup, Task, utcnow
+from bot.models import Citizen, Contribution, Notification, Occurrence, Signup, Task, utcnow
 from bot.services.timing import QuietHours
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,32 @@ def plan_signup(session: Session, signup: Signup, rules: Rules, now: datetime | 
     return len(rows)
 
 
+def plan_group(session: Session, occurrence: Occurrence, rules: Rules, now: datetime | None = None) -> int:
+    """Reminders posted in the task's linked Telegram group (no buttons: answers are personal)."""
+    now = now or utcnow()
+    task = occurrence.task
+    if not task.group_chat_id:
+        return 0
+    rows = []
+    for minutes in task.reminder_minutes:
+        due = rules.quiet.before_event(occurrence.starts_at - timedelta(minutes=minutes), occurrence.starts_at)
+        if due > now:
+            rows.append(
+                {
+                    "key": f"group-reminder:{minutes}:{occurrence.id}:{task.group_chat_id}",
+                    "kind": "reminder",
+                    "group_chat_id": task.group_chat_id,
+                    "citizen_id": None,
+                    "task_id": task.id,
+                    "occurrence_id": occurrence.id,
+                    "due_at": due,
+                    "expires_at": occurrence.starts_at,
+                }
+            )
+    _insert_or_revive(session, rows)
+    return len(rows)
+
+
 def unplan_signup(session: Session, signup: Signup) -> None:
     """A cancelled sign-up's pending messages are skipped (kept, to revive on re-joining)."""
     if signup.occurrence_id is None or signup.citizen_id is None:
@@ -162,20 +188,24 @@ def plan_progress(
     now: datetime,
     week_end: datetime,
 ) -> int:
-    """One weekly note per member of a group task (opted-out members are skipped when due)."""
+    """One weekly note per member of a group task (opted-out members are skipped when due),
+    and one in the task's linked group, if any."""
     due = rules.quiet.after(now)
+    common = {
+        "kind": "group_progress",
+        "task_id": task.id,
+        "due_at": due,
+        "expires_at": week_end + PROGRESS_GRACE,
+        "detail": json.dumps(stats),
+    }
     rows = [
-        {
-            "key": f"progress:{task.id}:{week}:{citizen_id}",
-            "kind": "group_progress",
-            "citizen_id": citizen_id,
-            "task_id": task.id,
-            "due_at": due,
-            "expires_at": week_end + PROGRESS_GRACE,
-            "detail": json.dumps(stats),
-        }
+        {**common, "key": f"progress:{task.id}:{week}:{citizen_id}", "citizen_id": citizen_id, "group_chat_id": None}
         for citizen_id in member_ids
     ]
+    if task.group_chat_id:
+        rows.append(
+            {**common, "key": f"progress:{task.id}:{week}:group", "citizen_id": None, "group_chat_id": task.group_chat_id}
+        )
     _insert_or_revive(session, rows)
     return len(rows)
 
@@ -192,6 +222,7 @@ class Claimed:
     chat_id: str
     language: str
     values: dict[str, Any] = field(default_factory=dict)
+    group: bool = False
 
 
 def due_ids(session: Session, now: datetime, limit: int = 500, exclude: set[int] | None = None) -> list[int]:
@@ -222,6 +253,11 @@ def _why_not(session: Session, notice: Notification, now: datetime) -> str | Non
     citizen = notice.citizen
     if notice.expires_at is not None and notice.expires_at <= now:
         return "expired"
+    if notice.group_chat_id is not None:
+        task = notice.task
+        linked = task is not None and task.status == "open" and task.group_chat_id == notice.group_chat_id
+        cancelled = notice.occurrence is not None and notice.occurrence.status != "scheduled"
+        return None if linked and not cancelled else "skipped"
     if citizen.consented_at is None or not citizen.notifications or citizen.blocked_at is not None:
         return "skipped"
     if notice.kind == "group_progress" and not citizen.progress_notes:
@@ -268,6 +304,8 @@ def claim(session: Session, notice_id: int, now: datetime | None = None) -> Clai
     )
     if taken.rowcount != 1:
         return None
+    if notice.group_chat_id is not None:
+        return Claimed(notice.id, notice.kind, notice.group_chat_id, "en", _values(notice), group=True)
     return Claimed(notice.id, notice.kind, notice.citizen.sender_id, notice.citizen.language, _values(notice))
 
 
@@ -278,6 +316,8 @@ def _values(notice: Notification) -> dict[str, Any]:
             title=notice.occurrence.task.title,
             starts_at=notice.occurrence.starts_at,
             place=notice.occurrence.task.place,
+            taken=notice.occurrence.taken,
+            capacity=notice.occurrence.capacity or "",
         )
     elif notice.task is not None:
         values.update(title=notice.task.title)

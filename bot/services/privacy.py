@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import CallbackToken, Contribution, Feedback, Signup
-from bot.services import inbox, notifications
+from bot.services import broadcasts, inbox, notifications
 from bot.services.citizens import find_citizen
 from bot.services.contributions import inside_media
 from bot.services.signups import release_all
@@ -55,6 +55,7 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
         contribution.citizen_id = None
     cancelled = release_all(session, citizen.id)
     notifications.forget_citizen(session, citizen.id)
+    broadcasts.forget_citizen(session, citizen.id)
     session.execute(update(Signup).where(Signup.citizen_id == citizen.id).values(citizen_id=None))
     feedback_count = session.execute(
         update(Feedback)

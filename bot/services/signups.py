@@ -142,6 +142,8 @@ def extend_series(session: Session, rules: Rules, now: datetime | None = None) -
         new = occurrences.materialise(session, task, rules.quiet.tz, now)
         if not new:
             continue
+        for occurrence in new:
+            notifications.plan_group(session, occurrence, rules, now)
         members = session.execute(
             select(Citizen).join(SeriesSignup, SeriesSignup.citizen_id == Citizen.id).where(
                 SeriesSignup.task_id == task.id, SeriesSignup.status == "active"

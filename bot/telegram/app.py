@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import Settings
@@ -12,6 +12,9 @@ from bot.db import Database
 from bot.i18n import channel_text
 from bot.rasa_client import RasaClient
 from bot.scheduler import Scheduler
+from bot.services import roles
+from bot.telegram.broadcaster import Broadcaster
+from bot.telegram.coordinator import CoordinatorFlow
 from bot.services.notifications import Rules
 from bot.telegram.bridge import Bridge, Timing
 from bot.telegram.handlers import COMMANDS, Handlers
@@ -29,10 +32,18 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
     database = Database(settings.database_url)
     timing = Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds)
     bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
+    rules = Rules.from_settings(settings)
+    runners: dict[str, Broadcaster] = {}
+
+    def poke() -> None:
+        for runner in runners.values():
+            runner.poke()
+
+    coordinator = CoordinatorFlow(database, bridge, settings, rules, poke=poke)
     scheduler = Scheduler(
         database,
         bridge,
-        Rules.from_settings(settings),
+        rules,
         settings.timezone,
         settings.scheduler_tick_seconds,
         media_dir=settings.media_dir,
@@ -43,10 +54,19 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         commands = [BotCommand(name, channel_text(f"commands.{name}")) for name in COMMANDS]
         await application.bot.set_my_commands(commands)
         bridge._later(bridge.retry_forever())
+        with database.session() as session:
+            roles.bootstrap(session, settings.coordinator_ids)
         scheduler.start()
+        plain_bot = Bot(settings.telegram_token or "", settings.telegram_base_url, file_url(settings.telegram_base_url))
+        await plain_bot.initialize()
+        runners["broadcaster"] = Broadcaster(database, plain_bot, rules, settings.broadcast_rate)
+        bridge._later(runners["broadcaster"].run())
         logger.info("Telegram bridge ready as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
+        if "broadcaster" in runners:
+            await runners["broadcaster"].stop()
+            await runners["broadcaster"].bot.shutdown()
         await scheduler.stop()
         await bridge.close()
         database.dispose()
@@ -63,7 +83,7 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         .post_shutdown(post_shutdown)
         .build()
     )
-    Handlers(bridge).register(application)
+    Handlers(bridge, coordinator).register(application)
     return application, bridge
 
 

@@ -19,7 +19,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.config import Settings
 from bot.db import Database
@@ -30,6 +30,7 @@ from bot.scheduler import Delivery
 from bot.services import buttons, citizens, inbox
 from bot.telegram import media
 from bot.telegram.replies import Outgoing, merge
+from bot.telegram.sending import outcome_of
 
 logger = logging.getLogger(__name__)
 
@@ -236,9 +237,12 @@ class Bridge:
             await self.deliver(chat_id, Outgoing(channel_text("expired", self.language_of(sender))))
             await self.receive(inbox.Incoming(key, sender, chat_id, "/help", {}))
         elif press.status == "ok":
-            if message is not None:
-                await self._show_choice(message, press.title, self.language_of(sender))
+            await self.show_choice(message, press.title, sender)
             await self.receive(inbox.Incoming(key, sender, chat_id, press.payload, {}))
+
+    async def show_choice(self, message: Message | None, title: str, sender: str) -> None:
+        if message is not None:
+            await self._show_choice(message, title, self.language_of(sender))
 
     async def _show_choice(self, message: Message, title: str, language: str) -> None:
         chosen = channel_text("chosen", language, title=title)
@@ -298,8 +302,8 @@ class Bridge:
         return "failed"
 
     async def send_notice(self, chat_id: str, text: str, choices: list[tuple[str, str]]) -> Delivery:
-        """Send a scheduled message once. Only a 429 is retried (Telegram certainly did
-        not take the message); a timeout may have delivered it, so it is `unknown`."""
+        """Send a message at most once. Only what certainly did not arrive is retried
+        (429 after `retry_after`); a timeout may have delivered it, so it is `unknown`."""
         outgoing = Outgoing(text=text, buttons=choices)
         with self.db.session() as session:
             markup = _markup(outgoing, self._issue(session, chat_id, outgoing))
@@ -308,19 +312,35 @@ class Bridge:
             try:
                 message = await self.bot.send_message(int(chat_id), text, reply_markup=markup)
                 return Delivery("sent", message.message_id)
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except Forbidden:
+            except TelegramError as exc:
+                outcome, wait = outcome_of(exc)
+            if outcome == "wait":
+                await asyncio.sleep(wait)
+                continue
+            if outcome == "blocked":
                 with self.db.session() as session:
                     citizens.mark_blocked(session, chat_id)
-                return Delivery("blocked")
-            except BadRequest:
-                logger.exception("Telegram refused a notification to chat %s", chat_id)
-                return Delivery("refused")
-            except TimedOut:
-                return Delivery("unknown")
-            except NetworkError as exc:
-                return Delivery("retry" if "ConnectError" in str(exc) else "unknown")
+            elif outcome == "refused":
+                logger.warning("Telegram refused a message to chat %s", chat_id)
+            return Delivery(outcome)
+
+    async def send_markup(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str | None:
+        """A message with a ready keyboard (progress messages); returns its id, None if it failed."""
+        await self.pace(chat_id)
+        try:
+            message = await self.bot.send_message(int(chat_id), text, reply_markup=markup)
+        except TelegramError as exc:
+            logger.warning("could not send to chat %s: %s", chat_id, exc)
+            return None
+        return str(message.message_id)
+
+    async def send_preview_photo(self, chat_id: str, file_id: str, caption: str) -> None:
+        """Show a coordinator the photo of a broadcast as citizens will see it."""
+        await self.pace(chat_id)
+        try:
+            await self.bot.send_photo(int(chat_id), file_id, caption=caption)
+        except TelegramError as exc:
+            logger.warning("could not show a preview in chat %s: %s", chat_id, exc)
 
     def language_of(self, sender: str) -> str:
         with self.db.session() as session:

@@ -16,9 +16,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import channel_text
+from bot.i18n import channel_text, coordinator_text
 from bot.services.inbox import Incoming
 from bot.telegram.bridge import Bridge
+from bot.telegram.coordinator import COMMANDS as COORDINATOR_COMMANDS
+from bot.telegram.coordinator import PREFIX as COORDINATOR_PREFIX
+from bot.telegram.coordinator import CoordinatorFlow
 from bot.telegram.media import EXTENSIONS
 
 logger = logging.getLogger(__name__)
@@ -69,13 +72,16 @@ def media_of(message: Message) -> tuple[list[dict[str, str]], dict[str, Any] | N
 
 
 class Handlers:
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: Bridge, coordinator: CoordinatorFlow) -> None:
         self.bridge = bridge
+        self.coordinator = coordinator
 
     def register(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         for command in COMMANDS:
             application.add_handler(CommandHandler(command, self.command, filters=private))
+        for command in COORDINATOR_COMMANDS:
+            application.add_handler(CommandHandler(command, self.coordinator_command, filters=filters.UpdateType.MESSAGE))
         application.add_handler(
             MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, self.group_command)
         )
@@ -89,12 +95,25 @@ class Handlers:
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
         name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        if name == "mytasks" and self.coordinator.is_coordinator(sender):
+            await self.coordinator.command(sender, chat, name, context.args or [])
+            return
         key = f"tg:{update.update_id}"
         await self.bridge.receive(Incoming(key, sender, chat, COMMANDS[name], {}))
         if name == "start" and context.args:
             payload = deep_link_payload(context.args[0])
             if payload:
                 await self.bridge.receive(Incoming(f"{key}:link", sender, chat, payload, {}))
+
+    async def coordinator_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/newtask, /task, /close, /broadcast in private; /linkgroup inside a group."""
+        sender, chat = _ids(update)
+        name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        if (name == "linkgroup") == (update.effective_chat.type == "private"):
+            if name == "linkgroup":
+                await self.coordinator.say(chat, coordinator_text("linkgroup.usage"))
+            return
+        await self.coordinator.command(sender, chat, name, context.args or [])
 
     async def group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """In groups the bot only answers commands addressed to it, and invites to a private chat."""
@@ -109,11 +128,15 @@ class Handlers:
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
+        if await self.coordinator.text(sender, chat, update.effective_message.text):
+            return
         await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, update.effective_message.text, {}))
 
     async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
         message = update.effective_message
+        if message.photo and await self.coordinator.photo(sender, chat, message.photo[-1].file_id, message.caption or ""):
+            return
         files, location = media_of(message)
         meta: dict[str, Any] = {"telegram_files": files}
         if location:
@@ -136,6 +159,10 @@ class Handlers:
             await query.answer(self.bridge.press_notice(press, sender))
         except TelegramError as exc:
             logger.info("callback %s not answered: %s", query.id, exc)
+        if press.status == "ok" and press.payload.startswith(COORDINATOR_PREFIX):
+            await self.bridge.show_choice(message, press.title, sender)
+            await self.coordinator.press(sender, chat, press.payload)
+            return
         await self.bridge.act_on(press, chat, sender, message, f"tg:{update.update_id}")
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,316 @@
+"""Broadcasts: a coordinator's message to an audience, delivered through an outbox.
+
+Confirming a broadcast writes one `Delivery` row per recipient in the same
+transaction. A sender then moves each row pending → sending (committed before
+the Telegram call) → sent with Telegram's message id. A row found `sending`
+after a crash is `unknown`: Telegram may or may not have taken it, and it is
+not sent again (see README, "Broadcasts").
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, cast, false, func, insert, literal, or_, select, true, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from bot.models import (
+    AUDIENCES,
+    CATEGORIES,
+    Broadcast,
+    Citizen,
+    Contribution,
+    Delivery,
+    Neighbourhood,
+    Signup,
+    Task,
+    utcnow,
+)
+from bot.services.errors import InvalidInput
+from bot.services.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_TEXT = 4000
+MAX_CAPTION = 1024
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast goes to: everyone, a neighbourhood (id), a category, a task (id), a linked group (chat id)."""
+
+    kind: str
+    value: str | None = None
+
+    def check(self, session: Session) -> "Audience":
+        if self.kind not in AUDIENCES or (self.kind != "all") != (self.value is not None):
+            raise InvalidInput(self.kind)
+        if self.kind == "neighbourhood" and session.get(Neighbourhood, _int(self.value)) is None:
+            raise InvalidInput(self.value)
+        if self.kind == "category" and self.value not in CATEGORIES:
+            raise InvalidInput(self.value)
+        if self.kind == "task" and session.get(Task, _int(self.value)) is None:
+            raise InvalidInput(self.value)
+        return self
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidInput(value) from None
+
+
+def recipients(audience: Audience) -> Select:
+    """(citizen id, chat id) of everyone in the audience who may be messaged now:
+    consented, notifications on, not blocked. Erased citizens no longer exist."""
+    query = select(Citizen.id, Citizen.sender_id).where(
+        Citizen.consented_at.isnot(None), Citizen.notifications == true(), Citizen.blocked_at.is_(None)
+    )
+    if audience.kind == "neighbourhood":
+        query = query.where(Citizen.neighbourhood_id == _int(audience.value))
+    elif audience.kind == "category":
+        joined = select(Signup.citizen_id).join(Task, Signup.task_id == Task.id).where(Task.category == audience.value)
+        reported = select(Contribution.citizen_id).where(Contribution.category == audience.value)
+        query = query.where(or_(Citizen.id.in_(joined), Citizen.id.in_(reported)))
+    elif audience.kind in ("task", "group"):
+        if audience.kind == "task":
+            tasks = [_int(audience.value)]
+        else:
+            tasks = select(Task.id).where(Task.group_chat_id == audience.value)
+        members = select(Signup.citizen_id).where(Signup.task_id.in_(tasks), Signup.status == "active")
+        query = query.where(Citizen.id.in_(members))
+    return query.order_by(Citizen.id)
+
+
+def count(session: Session, audience: Audience) -> int:
+    """The exact number of recipients right now (the preview shows it)."""
+    return session.execute(select(func.count()).select_from(recipients(audience).subquery())).scalar_one()
+
+
+def start(
+    session: Session,
+    created_by: str,
+    audience: Audience,
+    text: str,
+    photo: str | None = None,
+    signup_task_id: int | None = None,
+    hold_quiet_hours: bool = True,
+    progress_chat_id: str | None = None,
+) -> Broadcast:
+    """Confirm: store the broadcast and one pending delivery per recipient, atomically."""
+    audience.check(session)
+    body = clean_text(text) or ""
+    if not body.strip() or len(body) > (MAX_CAPTION if photo else MAX_TEXT):
+        raise InvalidInput("text")
+    if signup_task_id is not None and session.get(Task, signup_task_id) is None:
+        raise InvalidInput(signup_task_id)
+    broadcast = Broadcast(
+        created_by=created_by,
+        audience=audience.kind,
+        audience_value=audience.value,
+        text=body,
+        photo=photo,
+        signup_task_id=signup_task_id,
+        hold_quiet_hours=hold_quiet_hours,
+        progress_chat_id=progress_chat_id,
+    )
+    session.add(broadcast)
+    session.flush()
+    chosen = recipients(audience).subquery()
+    rows = select(literal(broadcast.id), chosen.c.id, chosen.c.sender_id, literal("pending"), literal(0))
+    session.execute(
+        insert(Delivery).from_select(["broadcast_id", "citizen_id", "chat_id", "status", "attempts"], rows)
+    )
+    broadcast.total = session.execute(
+        select(func.count(Delivery.id)).where(Delivery.broadcast_id == broadcast.id)
+    ).scalar_one()
+    logger.info("broadcast %s to %s (%s %s): %s recipients", broadcast.id, audience.kind, audience.value or "", created_by, broadcast.total)
+    return broadcast
+
+
+def cancel(session: Session, broadcast_id: int) -> Broadcast | None:
+    """Stop a broadcast: what is not yet on its way is skipped."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.status != "sending":
+        return broadcast
+    session.execute(
+        update(Delivery)
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "pending")
+        .values(status="skipped", error="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    broadcast.status = "cancelled"
+    broadcast.finished_at = utcnow()
+    return broadcast
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One delivery, claimed: what to send and to whom."""
+
+    delivery_id: int
+    broadcast_id: int
+    chat_id: str
+    text: str
+    photo: str | None
+    signup_task_id: int | None
+    signup_title: str | None
+
+
+def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: bool) -> list[int]:
+    """Pending deliveries of running broadcasts, oldest first (held ones wait out quiet hours)."""
+    query = (
+        select(Delivery.id)
+        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .where(
+            Delivery.status == "pending",
+            Broadcast.status == "sending",
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit + len(exclude))
+    )
+    if quiet:
+        query = query.where(Broadcast.hold_quiet_hours == false())
+    return [key for key in session.execute(query).scalars() if key not in exclude][:limit]
+
+
+def claim(session: Session, delivery_id: int) -> Outbound | None:
+    """pending → sending, or skipped if the citizen stopped, blocked or erased since confirm."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != "pending":
+        return None
+    citizen = session.get(Citizen, delivery.citizen_id) if delivery.citizen_id is not None else None
+    if citizen is None or not citizen.notifications or citizen.blocked_at is not None:
+        delivery.status, delivery.error = "skipped", "opted out"
+        return None
+    taken = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "pending")
+        .values(status="sending", attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return None
+    broadcast = session.get(Broadcast, delivery.broadcast_id)
+    task = session.get(Task, broadcast.signup_task_id) if broadcast.signup_task_id else None
+    return Outbound(
+        delivery.id, broadcast.id, delivery.chat_id, broadcast.text, broadcast.photo,
+        task.id if task is not None and task.status == "open" else None,
+        task.title if task is not None else None,
+    )
+
+
+def record(
+    session: Session,
+    delivery_id: int,
+    outcome: str,
+    message_id: object = None,
+    retry_in: float = 0.0,
+    now: datetime | None = None,
+) -> None:
+    """After the Telegram call. `retry` means Telegram certainly did not take it (429,
+    refused connection, 5xx): back to pending after `retry_in` seconds, up to 5 tries."""
+    now = now or utcnow()
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != "sending":
+        return
+    if outcome == "sent":
+        delivery.status, delivery.sent_at = "sent", now
+        delivery.message_id = str(message_id) if message_id is not None else None
+    elif outcome == "retry" and session.get(Broadcast, delivery.broadcast_id).status != "sending":
+        delivery.status, delivery.error = "skipped", "cancelled"
+    elif outcome == "retry" and delivery.attempts < MAX_ATTEMPTS:
+        delivery.status, delivery.not_before = "pending", now + timedelta(seconds=retry_in)
+    elif outcome == "blocked":
+        delivery.status, delivery.error = "blocked", "blocked the bot"
+        citizen = session.get(Citizen, delivery.citizen_id) if delivery.citizen_id else None
+        if citizen is not None:
+            citizen.blocked_at, citizen.notifications = now, False
+    elif outcome == "unknown":
+        delivery.status, delivery.error = "unknown", "no answer from Telegram"
+    else:
+        delivery.status, delivery.error = "failed", outcome[:200]
+
+
+def forget_citizen(session: Session, citizen_id: int) -> None:
+    """Erasure: nothing more goes out to this citizen, and their chat id leaves the outbox."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.citizen_id == citizen_id, Delivery.status == "pending")
+        .values(status="skipped", error="erased")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.citizen_id == citizen_id)
+        .values(chat_id="erased-" + cast(Delivery.id, String), citizen_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recover_interrupted(session: Session) -> int:
+    """At start-up: deliveries left `sending` by a crash become `unknown`, never resent."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending")
+        .values(status="unknown", error="in flight during a restart")
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        logger.warning("%s broadcast deliveries were in flight during a crash; not resending them", result.rowcount)
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    skipped: int
+    unknown: int
+    waiting: int
+    status: str
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting == 0
+
+
+def progress(session: Session, broadcast_id: int) -> Progress:
+    broadcast = session.get(Broadcast, broadcast_id)
+    counts = dict(
+        session.execute(
+            select(Delivery.status, func.count(Delivery.id)).where(Delivery.broadcast_id == broadcast_id).group_by(Delivery.status)
+        ).all()
+    )
+    return Progress(
+        total=broadcast.total,
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        blocked=counts.get("blocked", 0),
+        skipped=counts.get("skipped", 0),
+        unknown=counts.get("unknown", 0),
+        waiting=counts.get("pending", 0) + counts.get("sending", 0),
+        status=broadcast.status,
+    )
+
+
+def finish_if_done(session: Session, broadcast_id: int, now: datetime | None = None) -> bool:
+    """Mark a broadcast done once nothing is waiting; True if it is over (done or cancelled)."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast.status != "sending":
+        return True
+    if progress(session, broadcast_id).waiting:
+        return False
+    broadcast.status, broadcast.finished_at = "done", now or utcnow()
+    return True
+
+
+def running(session: Session) -> list[Broadcast]:
+    return list(session.execute(select(Broadcast).where(Broadcast.status == "sending").order_by(Broadcast.id)).scalars())

@@ -1,0 +1,198 @@
+"""Coordinators' guided conversations (/newtask, /broadcast): drafts that survive restarts,
+field by field validation, and the coordinator's view of a task."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.models import CATEGORIES, TASK_KINDS, CoordinatorDraft, Neighbourhood, Occurrence, Signup, Task, utcnow
+from bot.services import occurrences, tasks
+from bot.services.errors import InvalidInput, TaskNotFound
+from bot.services.schedules import parse_schedule
+from bot.services.text import clean_text
+
+NEWTASK_FIELDS = ("title", "kind", "category", "neighbourhood", "place", "schedule", "capacity", "reminders")
+BROADCAST_FIELDS = ("audience", "audience_value", "text", "signup_task", "confirm")
+REMINDER_CHOICES = {"24h+1h": [1440, 60], "1h": [60], "none": []}
+MAX_CAPACITY = 500
+
+
+@dataclass
+class Draft:
+    kind: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def load(session: Session, telegram_id: str) -> Draft | None:
+    row = session.get(CoordinatorDraft, telegram_id)
+    return None if row is None else Draft(row.kind, row.step, json.loads(row.data))
+
+
+def save(session: Session, telegram_id: str, draft: Draft) -> None:
+    row = session.get(CoordinatorDraft, telegram_id)
+    if row is None:
+        row = CoordinatorDraft(telegram_id=telegram_id, kind=draft.kind, step=draft.step)
+        session.add(row)
+    row.kind, row.step, row.data = draft.kind, draft.step, json.dumps(draft.data)
+
+
+def clear(session: Session, telegram_id: str) -> None:
+    row = session.get(CoordinatorDraft, telegram_id)
+    if row is not None:
+        session.delete(row)
+
+
+def next_field(draft: Draft) -> str:
+    """The first field still to ask; "summary" when all are filled."""
+    fields = NEWTASK_FIELDS if draft.kind == "newtask" else BROADCAST_FIELDS
+    for name in fields:
+        if name == "capacity" and draft.data.get("kind") == "collective":
+            continue
+        if name == "audience_value" and draft.data.get("audience") == "all":
+            continue
+        if name not in draft.data:
+            return name
+    return "summary"
+
+
+def set_task_field(session: Session, draft: Draft, name: str, raw: str, tz: ZoneInfo, now: datetime) -> None:
+    """Validate one answer of /newtask and store it; InvalidInput if it does not fit."""
+    value = (clean_text(raw) or "").strip()
+    if name == "title":
+        if not 3 <= len(value) <= 120:
+            raise InvalidInput(value)
+        draft.data["title"] = value
+    elif name == "kind":
+        if value not in TASK_KINDS:
+            raise InvalidInput(value)
+        draft.data["kind"] = value
+    elif name == "category":
+        if value not in CATEGORIES:
+            raise InvalidInput(value)
+        draft.data["category"] = value
+    elif name == "neighbourhood":
+        if value != "all" and session.get(Neighbourhood, _number(value)) is None:
+            raise InvalidInput(value)
+        draft.data["neighbourhood"] = None if value == "all" else int(value)
+    elif name == "place":
+        if not 2 <= len(value) <= 200:
+            raise InvalidInput(value)
+        draft.data["place"] = value
+    elif name == "schedule":
+        draft.data["schedule"] = _schedule(value, draft.data.get("kind"), tz, now)
+    elif name == "capacity":
+        number = _number(value)
+        if not 1 <= number <= MAX_CAPACITY:
+            raise InvalidInput(value)
+        draft.data["capacity"] = number
+    elif name == "reminders":
+        if value not in REMINDER_CHOICES:
+            raise InvalidInput(value)
+        draft.data["reminders"] = value
+    else:
+        raise InvalidInput(name)
+
+
+def _number(value: str) -> int:
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidInput(value)
+    return int(value)
+
+
+def _schedule(value: str, kind: str | None, tz: ZoneInfo, now: datetime) -> dict[str, str] | None:
+    if value == "none":
+        if kind == "group":
+            raise InvalidInput(value)
+        return None
+    parsed = parse_schedule(value, tz, now)
+    if parsed is None:
+        raise InvalidInput(value)
+    return {
+        "starts_at": parsed.starts_at.isoformat(),
+        "ends_at": parsed.ends_at.isoformat(),
+        "recurrence": parsed.recurrence or "",
+    }
+
+
+def create_task_from(session: Session, draft: Draft, coordinator: str, tz: ZoneInfo) -> Task:
+    data = draft.data
+    schedule = data.get("schedule") or {}
+    task = tasks.create_task(
+        session,
+        title=data["title"],
+        kind=data["kind"],
+        category=data["category"],
+        place=data["place"],
+        neighbourhood_id=data.get("neighbourhood"),
+        starts_at=datetime.fromisoformat(schedule["starts_at"]) if schedule else None,
+        ends_at=datetime.fromisoformat(schedule["ends_at"]) if schedule else None,
+        capacity=data.get("capacity"),
+        recurrence=schedule.get("recurrence") or None,
+        reminder_minutes=REMINDER_CHOICES[data.get("reminders", "24h+1h")],
+        tz=tz,
+    )
+    task.created_by = coordinator
+    return task
+
+
+def tasks_of(session: Session, coordinator: str) -> list[Task]:
+    query = select(Task).where(Task.created_by == coordinator).order_by(Task.status, Task.id.desc()).limit(20)
+    return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    starts_at: datetime
+    signed_up: int
+    spots_left: int | None
+
+
+def overview(session: Session, task_id: object, now: datetime, limit: int = 5) -> tuple[Task, list[SessionLine], int]:
+    """A task, its next sessions with sign-ups and spots left, and its sign-ups outside sessions."""
+    key = tasks.parse_task_id(task_id)
+    task = session.get(Task, key) if key is not None else None
+    if task is None:
+        raise TaskNotFound(task_id)
+    lines = [
+        SessionLine(o.starts_at, o.taken, o.spots_left)
+        for o in occurrences.upcoming(session, task.id, now, limit)
+    ]
+    unscheduled = session.execute(
+        select(func.count(Signup.id)).where(
+            Signup.task_id == task.id, Signup.status == "active", Signup.occurrence_id.is_(None)
+        )
+    ).scalar_one()
+    return task, lines, int(unscheduled)
+
+
+def close_task(session: Session, task_id: object) -> tuple[Task, bool]:
+    """Close a task; returns it and whether it was open. Future sessions are called off."""
+    key = tasks.parse_task_id(task_id)
+    task = session.get(Task, key) if key is not None else None
+    if task is None:
+        raise TaskNotFound(task_id)
+    was_open = task.status == "open"
+    task.status = "closed"
+    session.query(Occurrence).filter(
+        Occurrence.task_id == task.id, Occurrence.status == "scheduled", Occurrence.starts_at > utcnow()
+    ).update({"status": "cancelled"}, synchronize_session=False)
+    return task, was_open
+
+
+def link_group(session: Session, task_id: object, chat_id: str) -> Task:
+    """Tie a group task to a Telegram group: its reminders and weekly notes are posted there too."""
+    key = tasks.parse_task_id(task_id)
+    task = session.get(Task, key) if key is not None else None
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.kind != "group" or not chat_id.startswith("-"):
+        raise InvalidInput(task_id)
+    task.group_chat_id = chat_id
+    return task
