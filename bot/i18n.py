@@ -54,6 +54,11 @@ CHANNEL_TEXTS = {
         "commands.stop": "Stop notifications",
         "commands.language": "Change language",
         "commands.deleteme": "Erase my data",
+        "commands.newtask": "Create a task",
+        "commands.task": "A task's sign-ups (/task 12)",
+        "commands.close": "Close a task (/close 12)",
+        "commands.broadcast": "Message citizens",
+        "commands.linkgroup": "Link a group to a task (in the group)",
     },
 }
 

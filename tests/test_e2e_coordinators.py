@@ -249,3 +249,48 @@ def test_kill_9_mid_broadcast_then_restart_sends_nobody_twice(town: Town, fake: 
 def _finished(town: Town, key: int) -> bool:
     with town.db.session() as session:
         return broadcasts.progress(session, key).waiting == 0
+
+
+def test_linkgroup_posts_team_reminders_in_the_group_and_close_tells_everyone(town: Town, fake: FakeTelegram) -> None:
+    from datetime import timedelta
+
+    from bot.models import Notification, utcnow
+    from bot.services import signups
+    from bot.services.notifications import Rules
+    from bot.services.timing import QuietHours
+
+    people = town.citizens(9700, 2)
+    with town.db.session() as session:
+        start = utcnow() + timedelta(days=3)
+        task = tasks.create_task(session, title="Riverside patrol", kind="group", category="safety",
+                                 starts_at=start, ends_at=start + timedelta(hours=2), capacity=5)
+        task.created_by, key = str(COORDINATOR), task.id
+        for user in people:
+            signups.sign_up(session, str(user), key, Rules(QuietHours.parse("off", "UTC")))
+    town.bridge()
+    group = -5001
+    start_index = len(fake.calls)
+    fake.push_message(9100, f"/linkgroup@coprod_test_bot {key}", chat_id=group, chat_type="group")
+    fake.wait_for(lambda c: c["chat_id"] == group and "for coordinators" in (c["params"].get("text") or ""), start=start_index)
+    fake.push_message(COORDINATOR, f"/linkgroup@coprod_test_bot {key}", chat_id=group, chat_type="group")
+    fake.wait_for(lambda c: c["chat_id"] == group and "now linked" in (c["params"].get("text") or ""), start=start_index)
+    with town.db.session() as session:
+        rows = session.query(Notification).filter_by(group_chat_id=str(group)).all()
+        assert len(rows) == 2
+        rows[0].due_at = utcnow()
+    posted = fake.wait_for(lambda c: c["chat_id"] == group and "Team reminder" in (c["params"].get("text") or ""),
+                           start=start_index, timeout=30)
+    assert "2 of 5 signed up" in posted["params"]["text"]
+    coordinator = Chat(fake, COORDINATOR)
+    coordinator.say(f"/close {key}", "telling the 2 citizens")
+    assert waited(lambda: set(received(fake, people, "has been cancelled").values()) == {1}, timeout=30)
+    with town.db.session() as session:
+        assert session.get(Task, key).status == "closed"
+
+
+def test_coordinators_get_their_commands_in_the_menu(town: Town, fake: FakeTelegram) -> None:
+    town.bridge()
+    scoped = fake.wait_for(lambda c: c["method"] == "setMyCommands" and c["params"].get("scope"), timeout=30)
+    assert scoped["params"]["scope"] == {"type": "chat", "chat_id": COORDINATOR}
+    names = [c["command"] for c in scoped["params"]["commands"]]
+    assert {"newtask", "broadcast", "task", "close", "linkgroup", "mytasks"} <= set(names)

@@ -348,3 +348,22 @@ def test_a_due_reminder_arrives_and_i_cant_make_it_frees_the_spot(fake: FakeTele
     time.sleep(2)
     again = [c for c in fake.calls[start:] if c["method"] == "sendMessage" and "Reminder" in (c["params"].get("text") or "")]
     assert len(again) == 1, "the reminder went out once"
+
+
+def test_a_broadcast_sign_up_button_signs_the_citizen_up(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    from bot.models import Task
+    from bot.services import broadcasts, signups
+    from bot.services.broadcasts import Audience
+    from bot.services.notifications import Rules
+    from bot.services.timing import QuietHours
+
+    chat = onboard(fake, 5203)
+    with db.session() as session:
+        dumping = session.query(Task).filter_by(title="Report illegal dumping").one().id
+        cleanup = session.query(Task).filter(Task.title.like("Saturday clean-up%")).one().id
+        signups.sign_up(session, "5203", dumping, Rules(QuietHours.parse("off", "UTC")))
+        broadcasts.start(session, "coordinator", Audience("task", str(dumping)), "Help us on Saturday!", signup_task_id=cleanup)
+    start = chat.mark()
+    offer = chat.reply(start, "Help us on Saturday!", timeout=30)
+    joined = chat.press(offer, "Sign me up", "You're in")
+    assert "Saturday clean-up" in joined["params"]["text"]

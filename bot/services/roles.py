@@ -28,6 +28,10 @@ def is_coordinator(session: Session, telegram_id: object) -> bool:
     return has_role(session, telegram_id, "coordinator")
 
 
+def holders(session: Session, role: str = "coordinator") -> list[str]:
+    return list(session.execute(select(Role.telegram_id).where(Role.role == role).order_by(Role.id)).scalars())
+
+
 def grant(session: Session, telegram_id: object, role: str = "coordinator", by: str | None = None) -> bool:
     """Give a role; False if the user had it already."""
     if role not in ROLES:

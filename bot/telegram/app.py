@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import Settings
@@ -14,6 +15,7 @@ from bot.rasa_client import RasaClient
 from bot.scheduler import Scheduler
 from bot.services import roles
 from bot.telegram.broadcaster import Broadcaster
+from bot.telegram.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.telegram.coordinator import CoordinatorFlow
 from bot.services.notifications import Rules
 from bot.telegram.bridge import Bridge, Timing
@@ -56,6 +58,13 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         bridge._later(bridge.retry_forever())
         with database.session() as session:
             roles.bootstrap(session, settings.coordinator_ids)
+            coordinators = roles.holders(session, "coordinator")
+        extra = [BotCommand(name, channel_text(f"commands.{name}")) for name in COORDINATOR_COMMANDS]
+        for telegram_id in coordinators:
+            try:
+                await application.bot.set_my_commands(commands + extra, scope=BotCommandScopeChat(int(telegram_id)))
+            except TelegramError as exc:
+                logger.info("no command menu for coordinator %s: %s", telegram_id, exc)
         scheduler.start()
         plain_bot = Bot(settings.telegram_token or "", settings.telegram_base_url, file_url(settings.telegram_base_url))
         await plain_bot.initialize()
