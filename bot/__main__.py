@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|db upgrade|seed-demo|roles|report|chat]`."""
+"""Command line: `python -m bot [run|dashboard|db upgrade|seed-demo|roles|staff|report|chat]`."""
 from __future__ import annotations
 
 import argparse
@@ -97,6 +97,40 @@ def _roles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff(args: argparse.Namespace) -> int:
+    """`staff add EMAIL --role staff`: the password is asked twice, never on the command line."""
+    import getpass
+
+    from bot.db import get_database
+    from bot.services import staff
+    from bot.services.errors import InvalidInput
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (10 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            print("the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with get_database(load_settings().database_url).session() as session:
+            staff.add(session, args.email, password, args.role)
+    except InvalidInput as exc:
+        print(f"not added: {exc} (a valid new email, a role, a password of 10+ characters)", file=sys.stderr)
+        return 2
+    print(f"{args.email} can now log in as {args.role}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from bot.web.app import serve
+
+    settings = load_settings()
+    print(f"Staff dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}", flush=True)
+    serve(settings)
+    return 0
+
+
 def _chat(args: argparse.Namespace) -> int:
     from bot.local_chat import chat
 
@@ -126,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("telegram_id")
     role.add_argument("role", choices=["coordinator"])
     role.set_defaults(func=_roles)
+    account = commands.add_parser("staff", help="add a dashboard account: `staff add EMAIL --role staff`")
+    account.add_argument("action", choices=["add"])
+    account.add_argument("email")
+    account.add_argument("--role", choices=["staff", "coordinator", "admin"], default="staff")
+    account.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    account.set_defaults(func=_staff)
+    commands.add_parser("dashboard", help="run the staff dashboard").set_defaults(func=_dashboard)
     chat = commands.add_parser("chat", help="chat with the running assistant in this terminal")
     chat.add_argument("--sender", default=None)
     chat.set_defaults(func=_chat)

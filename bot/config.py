@@ -43,6 +43,9 @@ class Settings:
     followup_days: int = 14
     scheduler_tick_seconds: float = 1.0
     broadcast_rate: float = 29.5
+    dashboard_secret: str | None = None
+    dashboard_https_only: bool = False
+    open311_api_keys: list[str] = field(default_factory=list)
 
     @property
     def webhook_path(self) -> str:
@@ -84,4 +87,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         followup_days=int(env.get("FOLLOWUP_DAYS", "14")),
         scheduler_tick_seconds=float(env.get("SCHEDULER_TICK_SECONDS", "1")),
         broadcast_rate=float(env.get("BROADCAST_RATE", "29.5")),
+        dashboard_secret=env.get("DASHBOARD_SECRET") or None,
+        dashboard_https_only=env.get("DASHBOARD_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
+        open311_api_keys=_list(env.get("OPEN311_API_KEYS", "")),
     )

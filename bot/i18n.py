@@ -69,6 +69,7 @@ NOTICE_TEXTS = {
         "feedback_prompt": "Thank you for signing up for {title} ({when}). Did you take part?",
         "report_resolved": "✅ Good news: your report {reference} ({category}) has been fixed.",
         "report_resolved_note": "✅ Good news: your report {reference} ({category}) has been fixed.\nThe city says: {public_note}",
+        "status_update": "📋 Update on your report {reference} ({category}): {status}.\nThe city says: {public_note}",
         "report_followup": "Some time ago your report {reference} ({category}) was fixed. Is it still fixed?",
         "group_progress": "👥 This week your team for {title} covered {covered} of {shifts} shifts and sent {reports} reports. Thank you for taking part!",
         "group_reminder": "⏰ Team reminder: {title}\n🗓 {when}\n📍 {place}\n👥 {taken} of {capacity} signed up",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -28,7 +29,10 @@ TASK_STATUSES = ("open", "closed")
 SIGNUP_STATUSES = ("active", "cancelled")
 ATTENDANCE = ("confirmed", "attended", "absent")
 OCCURRENCE_STATUSES = ("scheduled", "cancelled")
-NOTIFICATION_KINDS = ("reminder", "feedback_prompt", "report_resolved", "report_followup", "group_progress")
+NOTIFICATION_KINDS = (
+    "reminder", "feedback_prompt", "report_resolved", "report_followup", "group_progress", "status_update",
+)
+STAFF_ROLES = ("staff", "coordinator", "admin")
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "expired", "unknown", "failed")
 ROLES = ("coordinator",)
 AUDIENCES = ("all", "neighbourhood", "category", "task", "group")
@@ -245,6 +249,7 @@ class Contribution(Base):
     resolved_at = Column(DateTime, nullable=True)
     reopened_at = Column(DateTime, nullable=True)
     public_note = Column(Text, nullable=True)
+    duplicate_of = Column(Integer, ForeignKey("contributions.id", ondelete="SET NULL"), nullable=True)
 
     photos = relationship("Photo", cascade="all, delete-orphan", order_by="Photo.id")
     task = relationship(Task)
@@ -328,6 +333,50 @@ class CallbackToken(Base):
     title = Column(String(200), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     used_at = Column(DateTime, nullable=True)
+
+
+class StaffAccount(Base):
+    """A municipal staff member who uses the dashboard. Passwords are argon2 hashes."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="ck_staff_role"),)
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    password_hash = Column(String(200), nullable=False)
+    role = Column(String(20), nullable=False)
+    active = Column(Boolean, nullable=False, default=True, server_default=true())
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at = Column(DateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, from what to what. Written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    actor = Column(String(254), nullable=False)
+    action = Column(String(40), nullable=False)
+    subject_type = Column(String(30), nullable=False)
+    subject_id = Column(Integer, nullable=True)
+    before = Column(Text, nullable=True)
+    after = Column(Text, nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ContributionNote(Base):
+    """A staff note on a contribution: internal, or public (sent to the reporter)."""
+
+    __tablename__ = "contribution_notes"
+
+    id = Column(Integer, primary_key=True)
+    contribution_id = Column(Integer, ForeignKey("contributions.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(254), nullable=False)
+    body = Column(Text, nullable=False)
+    public = Column(Boolean, nullable=False, default=False, server_default=false())
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Role(Base):

@@ -24,6 +24,7 @@ def commands(python: str, rasa: str) -> dict[str, list[str]]:
             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", "5005",
         ],
         "bridge": [python, "-m", "bot", "run"],
+        "dashboard": [python, "-m", "bot", "dashboard"],
     }
 
 

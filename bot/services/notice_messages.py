@@ -1,7 +1,7 @@
 """What each kind of scheduled message says, and its buttons (Rasa payloads)."""
 from __future__ import annotations
 
-from bot.i18n import category_label, format_when, notice_text
+from bot.i18n import category_label, format_when, notice_text, status_label
 from bot.services.notifications import Claimed
 from bot.services.text import rasa_payload
 
@@ -13,6 +13,7 @@ BUTTONS: dict[str, list[tuple[str, str]]] = {
     "report_followup": [("button.still_fixed", "affirm"), ("button.broken_again", "deny")],
     "group_progress": [("button.no_progress", "stop_notifications")],
     "report_resolved": [],
+    "status_update": [],
 }
 
 
@@ -22,6 +23,7 @@ def render(notice: Claimed, timezone: str) -> tuple[str, list[Button]]:
     values = dict(notice.values)
     values["when"] = format_when(values.get("starts_at"), lang, timezone)
     values["category"] = category_label(values.get("category"), lang)
+    values["status"] = status_label(values.get("status", ""), lang)
     key = f"group_{notice.kind}" if notice.group else notice.kind
     if key == "report_resolved" and values.get("public_note"):
         key = "report_resolved_note"

@@ -178,6 +178,25 @@ def plan_resolution(session: Session, contribution: Contribution, rules: Rules, 
     )
 
 
+def plan_status_update(session: Session, contribution: Contribution, rules: Rules, now: datetime | None = None) -> None:
+    """Staff wrote a public note: tell the reporter (in the morning if it is night)."""
+    now = now or utcnow()
+    due = rules.quiet.after(now)
+    _insert_or_revive(
+        session,
+        [
+            {
+                "key": f"status:{contribution.id}:{now.isoformat(timespec='microseconds')}",
+                "kind": "status_update",
+                "citizen_id": contribution.citizen_id,
+                "contribution_id": contribution.id,
+                "due_at": due,
+                "expires_at": due + FOLLOWUP_GRACE,
+            }
+        ],
+    )
+
+
 def plan_progress(
     session: Session,
     task: Task,
@@ -325,6 +344,7 @@ def _values(notice: Notification) -> dict[str, Any]:
         values.update(
             reference=notice.contribution.reference,
             category=notice.contribution.category,
+            status=notice.contribution.status,
             public_note=notice.contribution.public_note or "",
         )
     return values

@@ -1,0 +1,1 @@
+"""Staff dashboard and open data (Starlette)."""

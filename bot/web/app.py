@@ -1,0 +1,286 @@
+"""The staff dashboard: review queue, contribution detail and workflow, exports, Open311.
+
+Every page checks the staff member and their role on the server; every form
+carries a CSRF token; every change is written to the audit log in the same
+transaction. Citizens appear under a pseudonym.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.templating import Jinja2Templates
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n import category_label, format_when, status_label
+from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Contribution, Neighbourhood, Photo, Task
+from bot.services import audit, occurrences, open_data, review, staff
+from bot.services.contributions import inside_media
+from bot.services.errors import InvalidInput
+from bot.services.notifications import Rules
+from bot.web import open311
+from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_HOURS = 8
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Dashboard:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.rules = Rules.from_settings(settings)
+        self.secret_text = settings.dashboard_secret or secrets.token_urlsafe(32)
+        self.secret = self.secret_text.encode()
+        if not settings.dashboard_secret:
+            logger.warning("DASHBOARD_SECRET is not set: sessions last until the dashboard restarts")
+        self.throttle = LoginThrottle()
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals.update(category_label=category_label, status_label=status_label)
+        self.templates.env.filters["when"] = lambda moment: format_when(moment, "en", settings.timezone)
+
+    # plumbing ---------------------------------------------------------------
+
+    def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        context.setdefault("me", getattr(request.state, "staff", None))
+        context["csrf"] = csrf_token(request)
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def staff_only(self, permission: str, api: bool = False) -> Callable[[Handler], Handler]:
+        """Log-in and role check for a route: the login page (or 401) without a session, 403 without the role."""
+        def wrap(handler: Handler) -> Handler:
+            async def checked(request: Request) -> Response:
+                who = current(request, self.db)
+                if who is None:
+                    if api:
+                        return PlainTextResponse("Log in first.", status_code=401)
+                    return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+                if not who.may(permission):
+                    raise HTTPException(403, "Your role does not allow this.")
+                request.state.staff = who
+                return await handler(request)
+            return checked
+        return wrap
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "Something went wrong."
+        if request.url.path.startswith("/open311/"):
+            return JSONResponse([{"code": status, "description": detail}], status_code=status)
+        return self.page(request, "error.html", status_code=status, status=status, detail=detail)
+
+    # log in -----------------------------------------------------------------
+
+    async def login_form(self, request: Request) -> Response:
+        return self.page(request, "login.html", next=_local(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        email, password = str(form.get("email", ""))[:254], str(form.get("password", ""))[:1024]
+        target = _local(str(form.get("next", "")))
+        address = request.client.host if request.client else "?"
+        if not self.throttle.allow(email, address):
+            return self.page(request, "login.html", status_code=429, next=target,
+                             error="Too many attempts. Please wait 15 minutes and try again.")
+        with self.db.session() as session:
+            account = staff.authenticate(session, email, password)
+            if account is not None:
+                audit.record(session, account.email, "staff.login", "staff", account.id)
+                key = account.id
+        if account is None:
+            return self.page(request, "login.html", status_code=401, next=target, error="Wrong email or password.")
+        request.session.clear()
+        request.session.update({"staff_id": key, "csrf": secrets.token_urlsafe(32)})
+        return RedirectResponse(target or "/queue", status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # review -----------------------------------------------------------------
+
+    async def queue(self, request: Request) -> Response:
+        wanted = review.QueueFilter.parse(dict(request.query_params))
+        with self.db.session() as session:
+            found = review.queue(session, wanted)
+            waiting = review.awaiting_review(session)
+            areas = session.query(Neighbourhood).order_by(Neighbourhood.name).all()
+            task_list = session.query(Task).order_by(Task.title).all()
+            names = {a.id: a.name for a in areas}
+            rows = [
+                {"item": item, "area": names.get(item.neighbourhood_id or 0, ""), "photos": len(item.photos)}
+                for item in found.items
+            ]
+        params = {k: v for k, v in request.query_params.items() if k != "page" and v}
+        return self.page(
+            request, "queue.html", rows=rows, page=found, waiting=waiting, wanted=wanted, areas=areas,
+            tasks=task_list, statuses=CONTRIBUTION_STATUSES, categories=CATEGORIES, params=params,
+            query=urlencode(params),
+        )
+
+    async def detail(self, request: Request) -> Response:
+        key = request.path_params["id"]
+        me: Staff = request.state.staff
+        with self.db.session() as session:
+            item = session.get(Contribution, key)
+            if item is None:
+                raise HTTPException(404, "There is no such contribution.")
+            photos = [photo.id for photo in item.photos]
+            history = audit.history(session, "contribution", item.id)
+            note_list = review.notes(session, item.id)
+            task = session.get(Task, item.task_id) if item.task_id else None
+            area = session.get(Neighbourhood, item.neighbourhood_id) if item.neighbourhood_id else None
+            contact = None
+            if me.may("contact") and item.citizen_id is not None:
+                from bot.models import Citizen
+
+                citizen = session.get(Citizen, item.citizen_id)
+                contact = citizen.sender_id if citizen else None
+            context = {
+                "item": item, "photos": photos, "history": history, "notes": note_list, "task": task, "area": area,
+                "who": review.pseudonym(item.citizen_id, self.secret), "contact": contact,
+                "next_statuses": review.NEXT_STATUSES[item.status],
+                "original": session.get(Contribution, item.duplicate_of) if item.duplicate_of else None,
+            }
+        return self.page(request, "detail.html", **context)
+
+    async def change(self, request: Request) -> Response:
+        key = request.path_params["id"]
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        status = str(form.get("status", ""))
+        original = str(form.get("duplicate_of", "")).strip()
+        try:
+            with self.db.session() as session:
+                if session.get(Contribution, key) is None:
+                    raise HTTPException(404, "There is no such contribution.")
+                review.change(
+                    session, me.email, key, self.rules, status,
+                    public_note=str(form.get("public_note", ""))[:2000],
+                    internal_note=str(form.get("internal_note", ""))[:4000],
+                    duplicate_of=_reference(original),
+                )
+        except InvalidInput:
+            raise HTTPException(400, "That change is not possible (check the status and the original report).") from None
+        return RedirectResponse(f"/contributions/{key}", status_code=303)
+
+    async def photo(self, request: Request) -> Response:
+        with self.db.session() as session:
+            found = session.get(Photo, request.path_params["id"])
+            path = inside_media(self.settings.media_dir, found.path) if found else None
+            mime = found.mime_type if found else ""
+        if path is None or not path.is_file():
+            raise HTTPException(404, "There is no such photo.")
+        return FileResponse(path, media_type=mime, headers={"Cache-Control": "private, no-store"})
+
+    # exports ----------------------------------------------------------------
+
+    async def export(self, request: Request) -> Response:
+        me: Staff = request.state.staff
+        wanted = review.QueueFilter.parse(dict(request.query_params))
+        with self.db.session() as session:
+            rows = open_data.records(session, wanted, public=False, secret=self.secret, contact=me.may("contact"))
+            audit.record(session, me.email, "export", "contributions", None, None, {"rows": len(rows)})
+        if request.path_params["format"] == "csv":
+            return Response(open_data.to_csv(rows), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="contributions.csv"'})
+        return Response(open_data.to_geojson(rows), media_type="application/geo+json")
+
+    async def public_export(self, request: Request) -> Response:
+        with self.db.session() as session:
+            rows = open_data.records(session, review.QueueFilter(), public=True)
+        if request.path_params["format"] == "csv":
+            return Response(open_data.to_csv(rows), media_type="text/csv; charset=utf-8")
+        return Response(open_data.to_geojson(rows), media_type="application/geo+json",
+                        headers={"Access-Control-Allow-Origin": "*"})
+
+    async def task_list(self, request: Request) -> Response:
+        """Tasks with their next sessions: sign-ups and places left (coordinators and admins)."""
+        with self.db.session() as session:
+            rows = []
+            for task in session.query(Task).order_by(Task.status, Task.id.desc()).limit(200):
+                following = occurrences.upcoming(session, task.id, limit=3)
+                rows.append({"task": task, "sessions": [(o.starts_at, o.taken, o.spots_left) for o in following]})
+        return self.page(request, "tasks.html", rows=rows)
+
+    async def audit_log(self, request: Request) -> Response:
+        with self.db.session() as session:
+            entries = session.query(AuditEntry).order_by(AuditEntry.id.desc()).limit(200).all()
+        return self.page(request, "audit.html", entries=entries)
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse("/queue", status_code=303)
+
+    async def health(self, request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    def routes(self) -> list[Any]:
+        review_only = self.staff_only("review")
+        exports = self.staff_only("export", api=True)
+        return [
+            Route("/", self.home),
+            Route("/healthz", self.health),
+            Route("/login", self.login_form, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/queue", review_only(self.queue)),
+            Route("/contributions/{id:int}", review_only(self.detail)),
+            Route("/contributions/{id:int}/status", review_only(self.change), methods=["POST"]),
+            Route("/photos/{id:int}", review_only(self.photo)),
+            Route("/tasks", self.staff_only("tasks")(self.task_list)),
+            Route("/audit", self.staff_only("accounts")(self.audit_log)),
+            Route("/export/contributions.{format:str}", exports(self.export)),
+            Route("/open-data/contributions.{format:str}", self.public_export),
+            Mount("/open311/v2", routes=open311.routes(self.db, self.settings)),
+        ]
+
+
+def _local(target: str | None) -> str:
+    """Only same-site paths as redirect targets (no open redirect)."""
+    return target if target and target.startswith("/") and not target.startswith("//") else ""
+
+
+def _reference(value: str) -> int | None:
+    from bot.services.workflow import parse_reference
+
+    return parse_reference(value) if value else None
+
+
+def create_app(settings: Settings, db: Database | None = None) -> Starlette:
+    dashboard = Dashboard(settings, db or Database(settings.database_url))
+    middleware = [
+        Middleware(
+            SessionMiddleware, secret_key=dashboard.secret_text, session_cookie="coprod_staff",
+            max_age=SESSION_HOURS * 3600, same_site="strict", https_only=settings.dashboard_https_only,
+        )
+    ]
+    handlers = {HTTPException: dashboard.error, Exception: dashboard.error}
+    app = Starlette(routes=dashboard.routes(), middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
+    app.state.dashboard = dashboard
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """`python -m bot dashboard` (started by `make run`)."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port, log_level="warning")
+

@@ -1,0 +1,164 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): JSON and XML.
+
+Categories are the services; our workflow maps onto open/closed with the
+public note as `status_notes`. Reading is public (no personal data, locations
+coarsened to about 100 m); POST /requests needs an API key from OPEN311_API_KEYS.
+"""
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+from typing import Any
+from xml.etree import ElementTree
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.db import Database
+from bot.models import Contribution
+from bot.services import open_data
+from bot.services.errors import InvalidInput
+from bot.services.workflow import parse_reference
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
+         "definition": ("service_definition", None), "created": ("service_requests", "request"),
+         "discovery": ("discovery", None)}
+
+
+def _fmt(request: Request) -> str:
+    fmt = request.path_params["format"]
+    if fmt not in ("json", "xml"):
+        raise HTTPException(404, "Use .json or .xml")
+    return fmt
+
+
+def _xml_value(parent: ElementTree.Element, key: str, value: Any) -> None:
+    child = ElementTree.SubElement(parent, key)
+    if isinstance(value, dict):
+        for inner_key, inner in value.items():
+            _xml_value(child, inner_key, inner)
+    elif isinstance(value, list):
+        singular = key[:-1] if key.endswith("s") else "item"
+        for inner in value:
+            _xml_value(child, singular, inner)
+    elif value is not None:
+        child.text = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render(fmt: str, kind: str, payload: Any, status_code: int = 200) -> Response:
+    if fmt == "json":
+        return JSONResponse(payload, status_code=status_code)
+    root_name, item_name = ROOTS[kind]
+    root = ElementTree.Element(root_name)
+    if item_name is None:
+        for key, value in payload.items():
+            _xml_value(root, key, value)
+    else:
+        for item in payload:
+            element = ElementTree.SubElement(root, item_name)
+            for key, value in item.items():
+                _xml_value(element, key, value)
+    body = b'<?xml version="1.0" encoding="utf-8"?>' + ElementTree.tostring(root, encoding="utf-8")
+    return Response(body, status_code=status_code, media_type="text/xml; charset=utf-8")
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(400, f"Not a W3C date-time: {value[:40]}") from None
+    return moment if moment.tzinfo is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _number(value: str | None, default: int, ceiling: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit():
+        raise HTTPException(400, f"Not a number: {value[:20]}")
+    return max(1, min(int(value), ceiling))
+
+
+def routes(db: Database, settings: Settings) -> list[Route]:
+    async def discovery(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/") + "/open311/v2/"
+        payload = {
+            "changeset": "2026-11-29T00:00:00Z",
+            "contact": "Coprod staff dashboard",
+            "key_service": "Ask the city for an API key to post requests",
+            "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base,
+                           "changeset": "2026-11-29T00:00:00Z", "type": "production",
+                           "formats": ["application/json", "text/xml"]}],
+        }
+        return render(_fmt(request), "discovery", payload)
+
+    async def services(request: Request) -> Response:
+        return render(_fmt(request), "services", open_data.services())
+
+    async def definition(request: Request) -> Response:
+        try:
+            payload = open_data.service_definition(request.path_params["code"])
+        except InvalidInput:
+            raise HTTPException(404, "No such service") from None
+        return render(_fmt(request), "definition", payload)
+
+    async def list_requests(request: Request) -> Response:
+        fmt = _fmt(request)
+        params = request.query_params
+        status = params.get("status")
+        if status not in (None, "", "open", "closed"):
+            raise HTTPException(400, "status is open or closed")
+        with db.session() as session:
+            found = open_data.find_requests(
+                session, params.get("service_code") or None, status or None,
+                _when(params.get("start_date")), _when(params.get("end_date")),
+                _number(params.get("page"), 1, 10**6), _number(params.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            )
+        return render(fmt, "requests", found)
+
+    async def one_request(request: Request) -> Response:
+        fmt = _fmt(request)
+        key = parse_reference(request.path_params["id"])
+        with db.session() as session:
+            item = session.get(Contribution, key) if key else None
+            if item is None:
+                raise HTTPException(404, "No such request")
+            return render(fmt, "requests", [open_data.request_record(item)])
+
+    async def create(request: Request) -> Response:
+        fmt = _fmt(request)
+        form = await request.form()
+        key = str(form.get("api_key", ""))
+        if not any(hmac.compare_digest(key, valid) for valid in settings.open311_api_keys):
+            raise HTTPException(403, "A valid api_key is required to post requests")
+        try:
+            lat = float(form["lat"]) if form.get("lat") else None
+            long = float(form["long"]) if form.get("long") else None
+        except ValueError:
+            raise HTTPException(400, "lat and long are numbers") from None
+        try:
+            with db.session() as session:
+                item = open_data.create_request(
+                    session, str(form.get("service_code", "")), lat, long,
+                    str(form.get("address_string") or "") or None, str(form.get("description") or "") or None,
+                )
+                reference = item.reference
+        except InvalidInput:
+            raise HTTPException(400, "service_code and a location (lat/long or address_string) are required") from None
+        payload = [{"service_request_id": reference, "service_notice": "Thank you: staff will review it."}]
+        return render(fmt, "created", payload, status_code=201)
+
+    return [
+        Route("/discovery.{format:str}", discovery),
+        Route("/services.{format:str}", services),
+        Route("/services/{code:str}.{format:str}", definition),
+        Route("/requests.{format:str}", list_requests, methods=["GET"]),
+        Route("/requests.{format:str}", create, methods=["POST"]),
+        Route("/requests/{id:str}.{format:str}", one_request),
+    ]

@@ -1,0 +1,68 @@
+"""Who is asking and may they: the signed session, CSRF tokens, login throttling, roles."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from bot.db import Database
+from bot.models import StaffAccount
+from bot.services import staff
+
+LOGIN_PER_ACCOUNT = parse("5/15 minutes")
+LOGIN_PER_ADDRESS = parse("30/15 minutes")
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    email: str
+    role: str
+
+    def may(self, permission: str) -> bool:
+        return staff.may(self.role, permission)
+
+
+class LoginThrottle:
+    """Five tries per account and thirty per address in 15 minutes (moving window)."""
+
+    def __init__(self) -> None:
+        self._storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    def allow(self, email: str, address: str) -> bool:
+        account_ok = self._limiter.hit(LOGIN_PER_ACCOUNT, "account", email.strip().lower())
+        address_ok = self._limiter.hit(LOGIN_PER_ADDRESS, "address", address)
+        return account_ok and address_ok
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use; every form carries it."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: object) -> None:
+    expected = request.session.get("csrf") or ""
+    if not expected or not isinstance(submitted, str) or not hmac.compare_digest(expected, submitted):
+        raise HTTPException(403, "The form expired or did not come from this site. Please try again.")
+
+
+def current(request: Request, db: Database) -> Staff | None:
+    """The logged-in, still active staff member, looked up on every request."""
+    key = request.session.get("staff_id")
+    if not isinstance(key, int):
+        return None
+    with db.session() as session:
+        account = session.get(StaffAccount, key)
+        if account is None or not account.active:
+            return None
+        return Staff(account.id, account.email, account.role)

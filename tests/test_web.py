@@ -1,0 +1,232 @@
+"""The staff dashboard and open data through Starlette's test client: every route, role and bad request."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Iterator
+from xml.etree import ElementTree
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.config import load_settings
+from bot.db import Database
+from bot.models import AuditEntry, Contribution, ContributionNote, Notification
+from bot.services import staff
+from bot.services.contributions import ContributionInput, PhotoInput, create_contribution
+from bot.web.app import create_app
+from tests.conftest import make_citizen
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def site(db: Database, media_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+    env = {"DATABASE_URL": db.url, "MEDIA_DIR": str(media_dir), "COPROD_VAR_DIR": str(tmp_path),
+           "DASHBOARD_SECRET": "test-secret", "OPEN311_API_KEYS": "key-1", "QUIET_HOURS": "off"}
+    with db.session() as session:
+        for role in ("staff", "coordinator", "admin"):
+            staff.add(session, f"{role}@city.example", PASSWORD, role)
+    with TestClient(create_app(load_settings(env), db), base_url="http://testserver") as client:
+        yield client
+
+
+def csrf(client: TestClient, path: str = "/login") -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found, "no CSRF token in the form"
+    return found.group(1)
+
+
+def login(client: TestClient, role: str = "staff") -> None:
+    response = client.post("/login", data={"email": f"{role}@city.example", "password": PASSWORD,
+                                           "csrf": csrf(client)}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+@pytest.fixture
+def reports(db: Database, media_dir: Path) -> dict[str, int]:
+    make_citizen(db, "4242")
+    (media_dir / "lamp.jpg").write_bytes(b"\xff\xd8 jpeg")
+    with db.session() as session:
+        lamp = create_contribution(session, "4242", ContributionInput(
+            category="lighting", description="<script>alert(1)</script> lamp out on Mill Lane",
+            location_text="Mill Lane", latitude=48.856613, longitude=2.352222, photos=[PhotoInput("lamp.jpg")]),
+            media_dir, 10_000)
+        bins = create_contribution(session, "4242", ContributionInput(category="waste", description="=HYPERLINK(1) bins"), media_dir, 10)
+        return {"lamp": lamp.id, "bins": bins.id}
+
+
+def test_pages_need_a_login_and_apis_answer_401(site: TestClient, reports: dict[str, int]) -> None:
+    for path in ("/queue", f"/contributions/{reports['lamp']}", "/photos/1"):
+        response = site.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    assert site.get("/export/contributions.csv").status_code == 401
+    blind = site.post(f"/contributions/{reports['lamp']}/status", data={"status": "verified"}, follow_redirects=False)
+    assert blind.status_code == 303
+
+
+def test_wrong_password_is_refused_and_logins_are_throttled(site: TestClient) -> None:
+    token = csrf(site)
+    for _ in range(5):
+        refused = site.post("/login", data={"email": "staff@city.example", "password": "guess", "csrf": token})
+        assert refused.status_code == 401 and "Wrong email or password" in refused.text
+    throttled = site.post("/login", data={"email": "staff@city.example", "password": PASSWORD, "csrf": token})
+    assert throttled.status_code == 429
+    assert site.post("/login", data={"email": "nobody@city.example", "password": PASSWORD, "csrf": token}).status_code == 401
+
+
+def test_forms_without_the_csrf_token_are_refused(site: TestClient, reports: dict[str, int]) -> None:
+    assert site.post("/login", data={"email": "staff@city.example", "password": PASSWORD}).status_code == 403
+    login(site)
+    response = site.post(f"/contributions/{reports['lamp']}/status", data={"status": "verified", "csrf": "forged"})
+    assert response.status_code == 403
+
+
+def test_the_queue_filters_searches_and_escapes(site: TestClient, reports: dict[str, int]) -> None:
+    login(site)
+    page = site.get("/queue")
+    assert page.status_code == 200 and "2 awaiting review" in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert(1)" not in page.text
+    lighting = site.get("/queue?category=lighting&photos=yes").text
+    assert "R-%d" % (1000 + reports["lamp"]) in lighting and "R-%d" % (1000 + reports["bins"]) not in lighting
+    assert "bins" in site.get("/queue?q=bins").text and "1 found" in site.get("/queue?q=bins").text
+    assert "0 found" in site.get("/queue?q=%25").text
+    assert site.get("/queue?status=bogus&page=-3&sort=x&from=notadate").status_code == 200
+
+
+def test_detail_shows_photos_map_and_a_pseudonym_not_the_chat_id(site: TestClient, reports: dict[str, int]) -> None:
+    login(site)
+    page = site.get(f"/contributions/{reports['lamp']}").text
+    assert "Citizen " in page and "4242" not in page
+    assert 'id="map"' in page and "openstreetmap.org" in page
+    photo = re.search(r'src="(/photos/\d+)"', page).group(1)
+    assert site.get(photo).content == b"\xff\xd8 jpeg"
+    assert site.get("/contributions/999999").status_code == 404
+    assert site.get("/photos/999999").status_code == 404
+    site.cookies.clear()
+    assert site.get(photo, follow_redirects=False).status_code == 303
+
+
+def test_only_admins_see_contact_details(site: TestClient, reports: dict[str, int]) -> None:
+    login(site, "admin")
+    assert "Telegram id 4242" in site.get(f"/contributions/{reports['lamp']}").text
+    assert "telegram_id" in site.get("/export/contributions.csv").text
+
+
+def test_resolving_with_a_public_note_tells_the_citizen_and_is_audited(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    login(site)
+    token = csrf(site, f"/contributions/{reports['lamp']}")
+    done = site.post(f"/contributions/{reports['lamp']}/status", data={
+        "status": "resolved", "public_note": "New bulb fitted", "internal_note": "crew 3", "csrf": token,
+    }, follow_redirects=False)
+    assert done.status_code == 303
+    with db.session() as session:
+        item = session.get(Contribution, reports["lamp"])
+        assert (item.status, item.public_note) == ("resolved", "New bulb fitted")
+        kinds = sorted(n.kind for n in session.query(Notification).filter_by(contribution_id=item.id))
+        assert kinds == ["report_followup", "report_resolved"]
+        (entry,) = session.query(AuditEntry).filter_by(subject_type="contribution").all()
+        assert entry.actor == "staff@city.example"
+        assert json.loads(entry.before)["status"] == "new" and json.loads(entry.after)["status"] == "resolved"
+        assert {(n.public, n.body) for n in session.query(ContributionNote)} == {(True, "New bulb fitted"), (False, "crew 3")}
+    page = site.get(f"/contributions/{reports['lamp']}").text
+    assert "crew 3" in page and "contribution.change" in page
+
+
+def test_impossible_changes_are_refused(site: TestClient, reports: dict[str, int]) -> None:
+    login(site)
+    token = csrf(site, "/queue")
+    lamp = reports["lamp"]
+    assert site.post(f"/contributions/{lamp}/status", data={"status": "flying", "csrf": token}).status_code == 400
+    assert site.post(f"/contributions/{lamp}/status", data={"status": "duplicate", "duplicate_of": "R-999999", "csrf": token}).status_code == 400
+    ok = site.post(f"/contributions/{lamp}/status", data={"status": "duplicate", "duplicate_of": f"R-{1000 + reports['bins']}", "csrf": token}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert site.post("/contributions/999999/status", data={"status": "verified", "csrf": token}).status_code == 404
+
+
+def test_exports_for_staff_and_the_public(site: TestClient, reports: dict[str, int]) -> None:
+    public = site.get("/open-data/contributions.geojson").json()
+    lamp = next(f for f in public["features"] if f["properties"]["category"] == "lighting")
+    assert lamp["geometry"]["coordinates"] == [2.352, 48.857]
+    assert "description" not in lamp["properties"] and "citizen" not in lamp["properties"]
+    login(site)
+    rows = list(csv.DictReader(io.StringIO(site.get("/export/contributions.csv").text)))
+    assert {row["category"] for row in rows} == {"lighting", "waste"}
+    assert next(r for r in rows if r["category"] == "waste")["description"].startswith("'=")
+    assert "telegram_id" not in rows[0]
+    staff_geo = site.get("/export/contributions.geojson?category=lighting").json()
+    assert staff_geo["features"][0]["geometry"]["coordinates"] == [2.352222, 48.856613]
+
+
+def test_open311_reads_in_json_and_xml(site: TestClient, reports: dict[str, int]) -> None:
+    assert site.get("/open311/v2/discovery.json").json()["endpoints"][0]["specification"].endswith("GeoReport_v2")
+    services = site.get("/open311/v2/services.json").json()
+    assert {s["service_code"] for s in services} >= {"lighting", "waste"}
+    assert ElementTree.fromstring(site.get("/open311/v2/services.xml").content).tag == "services"
+    assert site.get("/open311/v2/services/lighting.json").json()["service_code"] == "lighting"
+    assert site.get("/open311/v2/services/nope.json").status_code == 404
+    found = site.get("/open311/v2/requests.json?service_code=lighting&status=open").json()
+    assert [r["service_request_id"] for r in found] == [f"R-{1000 + reports['lamp']}"]
+    assert found[0]["lat"] == 48.857 and "description" not in found[0]
+    one = ElementTree.fromstring(site.get(f"/open311/v2/requests/R-{1000 + reports['bins']}.xml").content)
+    assert one.find("request/status").text == "open"
+    assert site.get("/open311/v2/requests.json?status=maybe").status_code == 400
+    assert site.get("/open311/v2/requests.json?start_date=yesterday").status_code == 400
+    assert site.get("/open311/v2/requests/R-1.json").status_code == 404
+    assert site.get("/open311/v2/requests.yaml").status_code == 404
+
+
+def test_open311_post_needs_an_api_key_and_a_location(site: TestClient, db: Database) -> None:
+    form = {"service_code": "roads", "lat": "48.85", "long": "2.35", "description": "Pothole"}
+    assert site.post("/open311/v2/requests.json", data=form).status_code == 403
+    assert site.post("/open311/v2/requests.json", data={**form, "api_key": "wrong"}).status_code == 403
+    assert site.post("/open311/v2/requests.json", data={"service_code": "roads", "api_key": "key-1"}).status_code == 400
+    created = site.post("/open311/v2/requests.json", data={**form, "api_key": "key-1"})
+    assert created.status_code == 201
+    reference = created.json()[0]["service_request_id"]
+    with db.session() as session:
+        item = session.get(Contribution, int(reference[2:]) - 1000)
+        assert (item.category, item.citizen_id, item.description) == ("roads", None, "Pothole")
+
+
+def test_logout_ends_the_session(site: TestClient) -> None:
+    login(site)
+    token = csrf(site, "/queue")
+    assert site.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert site.get("/queue", follow_redirects=False).status_code == 303
+
+
+def test_login_redirects_only_within_the_site(site: TestClient) -> None:
+    token = csrf(site)
+    response = site.post("/login", data={"email": "staff@city.example", "password": PASSWORD, "csrf": token,
+                                         "next": "//evil.example/x"}, follow_redirects=False)
+    assert response.headers["location"] == "/queue"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+@pytest.mark.parametrize(("role", "tasks", "audit"), [("staff", 403, 403), ("coordinator", 200, 403), ("admin", 200, 200)])
+def test_each_role_sees_only_its_pages(site: TestClient, role: str, tasks: int, audit: int) -> None:
+    login(site, role)
+    assert site.get("/tasks").status_code == tasks
+    assert site.get("/audit").status_code == audit
+    if audit == 200:
+        assert "staff.login" in site.get("/audit").text
+
+
+def test_a_public_note_without_resolving_becomes_a_telegram_update(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    from bot.services import notifications
+    from bot.services.notice_messages import render
+
+    login(site)
+    token = csrf(site, "/queue")
+    site.post(f"/contributions/{reports['bins']}/status", data={
+        "status": "in_progress", "public_note": "Crew booked for Tuesday", "csrf": token}, follow_redirects=False)
+    with db.session() as session:
+        (update,) = session.query(Notification).filter_by(kind="status_update").all()
+        claimed = notifications.claim(session, update.id, update.due_at)
+    text, buttons = render(claimed, "UTC")
+    assert "being worked on" in text and "Crew booked for Tuesday" in text and buttons == []
