@@ -17,6 +17,16 @@ def _list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _populations(value: str) -> dict[str, int]:
+    """`Old Town=8200,Riverside=12400` → {"Old Town": 8200, "Riverside": 12400}."""
+    found = {}
+    for part in _list(value):
+        name, _, number = part.partition("=")
+        if number.strip().isdigit():
+            found[name.strip()] = int(number)
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings; see the table in README.md."""
@@ -46,6 +56,7 @@ class Settings:
     dashboard_secret: str | None = None
     dashboard_https_only: bool = False
     open311_api_keys: list[str] = field(default_factory=list)
+    populations: dict[str, int] = field(default_factory=dict)
 
     @property
     def webhook_path(self) -> str:
@@ -90,4 +101,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dashboard_secret=env.get("DASHBOARD_SECRET") or None,
         dashboard_https_only=env.get("DASHBOARD_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
         open311_api_keys=_list(env.get("OPEN311_API_KEYS", "")),
+        populations=_populations(env.get("NEIGHBOURHOOD_POPULATIONS", "")),
     )

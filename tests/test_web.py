@@ -230,3 +230,36 @@ def test_a_public_note_without_resolving_becomes_a_telegram_update(site: TestCli
         claimed = notifications.claim(session, update.id, update.due_at)
     text, buttons = render(claimed, "UTC")
     assert "being worked on" in text and "Crew booked for Tuesday" in text and buttons == []
+
+
+def test_participation_shows_reach_per_1000_residents_and_outcomes(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    from bot.services import citizens
+    from bot.services.feedback import record_feedback
+
+    with db.session() as session:
+        citizens.set_neighbourhood(session, "4242", "Riverside")
+        record_feedback(session, "4242", 4, None)
+    login(site)
+    page = site.get("/participation").text
+    assert "participants per 1,000 residents" in page
+    assert "1 of 12,400 residents" in page and "0.08" in page
+    assert "Street lighting" in page and "average 4.0" in page and "<svg" in page
+
+
+def test_open311_is_readable_by_the_georeport_client_library(db: Database, reports: dict[str, int], tmp_path: Path) -> None:
+    from georeport import GeoReport
+
+    from tests.processes import served
+
+    settings = load_settings({"DATABASE_URL": db.url, "COPROD_VAR_DIR": str(tmp_path), "DASHBOARD_SECRET": "x"})
+    with served(create_app(settings, db)) as url:
+        for output in ("json", "xml"):
+            client = GeoReport(f"{url}/open311/v2", output_format=output)
+            codes = [service["service_code"] for service in client.get_service_list()]
+            assert "lighting" in codes and "waste" in codes
+            lamp = f"R-{1000 + reports['lamp']}"
+            found = client.get_service_requests(service_code="lighting", status="open")
+            found = found if isinstance(found, list) else [found]
+            assert [r["service_request_id"] for r in found] == [lamp]
+            assert client.get_service_request(lamp)["service_code"] == "lighting"
+            assert client.get_service_definition("waste")["service_code"] == "waste"

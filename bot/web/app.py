@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import category_label, format_when, status_label
 from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Contribution, Neighbourhood, Photo, Task
-from bot.services import audit, occurrences, open_data, review, staff
+from bot.services import audit, occurrences, open_data, participation, review, staff
 from bot.services.contributions import inside_media
 from bot.services.errors import InvalidInput
 from bot.services.notifications import Rules
@@ -221,6 +221,22 @@ class Dashboard:
                 rows.append({"task": task, "sessions": [(o.starts_at, o.taken, o.spots_left) for o in following]})
         return self.page(request, "tasks.html", rows=rows)
 
+    async def participation(self, request: Request) -> Response:
+        with self.db.session() as session:
+            stars, average = participation.ratings(session)
+            charts = [
+                ("Where co-production does not reach yet: participants per 1,000 residents",
+                 participation.inclusion(session, self.settings.populations)),
+                ("People taking part each week", participation.weekly_participants(session)),
+                ("Contributions per category",
+                 [participation.Bar(category_label(b.label), b.value) for b in participation.contributions_by(session, "category")]),
+                ("Contributions per neighbourhood", participation.contributions_by(session, "neighbourhood")),
+                ("Median days to resolution",
+                 [participation.Bar(category_label(b.label), b.value, b.note) for b in participation.days_to_resolve(session)]),
+                (f"Feedback ratings (average {average if average is not None else '—'})", stars),
+            ]
+        return self.page(request, "participation.html", charts=charts)
+
     async def audit_log(self, request: Request) -> Response:
         with self.db.session() as session:
             entries = session.query(AuditEntry).order_by(AuditEntry.id.desc()).limit(200).all()
@@ -246,6 +262,7 @@ class Dashboard:
             Route("/contributions/{id:int}/status", review_only(self.change), methods=["POST"]),
             Route("/photos/{id:int}", review_only(self.photo)),
             Route("/tasks", self.staff_only("tasks")(self.task_list)),
+            Route("/participation", review_only(self.participation)),
             Route("/audit", self.staff_only("accounts")(self.audit_log)),
             Route("/export/contributions.{format:str}", exports(self.export)),
             Route("/open-data/contributions.{format:str}", self.public_export),
@@ -282,5 +299,7 @@ def serve(settings: Settings) -> None:
     """`python -m bot dashboard` (started by `make run`)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port, log_level="warning")
+    # ws="none": Rasa pins an old `websockets`, and the dashboard needs no websockets.
+    uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port,
+                log_level="warning", ws="none")
 

@@ -115,6 +115,10 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         if status not in (None, "", "open", "closed"):
             raise HTTPException(400, "status is open or closed")
         with db.session() as session:
+            if params.get("service_request_id"):
+                keys = [parse_reference(part) for part in params["service_request_id"].split(",")[:MAX_PAGE_SIZE]]
+                items = [session.get(Contribution, key) for key in keys if key]
+                return render(fmt, "requests", [open_data.request_record(item) for item in items if item is not None])
             found = open_data.find_requests(
                 session, params.get("service_code") or None, status or None,
                 _when(params.get("start_date")), _when(params.get("end_date")),
