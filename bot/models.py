@@ -250,6 +250,7 @@ class Contribution(Base):
     reopened_at = Column(DateTime, nullable=True)
     public_note = Column(Text, nullable=True)
     duplicate_of = Column(Integer, ForeignKey("contributions.id", ondelete="SET NULL"), nullable=True)
+    original_description = Column(Text, nullable=True)
 
     photos = relationship("Photo", cascade="all, delete-orphan", order_by="Photo.id")
     task = relationship(Task)

@@ -294,3 +294,19 @@ def test_coordinators_get_their_commands_in_the_menu(town: Town, fake: FakeTeleg
     assert scoped["params"]["scope"] == {"type": "chat", "chat_id": COORDINATOR}
     names = [c["command"] for c in scoped["params"]["commands"]]
     assert {"newtask", "broadcast", "task", "close", "linkgroup", "mytasks"} <= set(names)
+
+
+def test_a_photo_uploaded_in_the_dashboard_is_sent_once_then_reused_by_file_id(town: Town, fake: FakeTelegram) -> None:
+    people = town.citizens(9900, 3)
+    stored = town.workdir / "media" / "broadcasts" / "poster.jpg"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes((Path(__file__).parent / "data" / "bins.jpg").read_bytes())
+    town.bridge()
+    with town.db.session() as session:
+        key = broadcasts.start(session, "staff@city.example", Audience("all"), "Poster test",
+                               photo=broadcasts.MEDIA_PREFIX + "broadcasts/poster.jpg").id
+    assert waited(lambda: sum(received(fake, people, "Poster test").values()) == 3, timeout=60)
+    photos = [c for c in fake.calls if c["method"] == "sendPhoto" and c["chat_id"] in people]
+    assert len(photos) == 3 and all(c["status"] == 200 for c in photos)
+    with town.db.session() as session:
+        assert not session.get(Broadcast, key).photo.startswith(broadcasts.MEDIA_PREFIX)

@@ -263,3 +263,75 @@ def test_open311_is_readable_by_the_georeport_client_library(db: Database, repor
             assert [r["service_request_id"] for r in found] == [lamp]
             assert client.get_service_request(lamp)["service_code"] == "lighting"
             assert client.get_service_definition("waste")["service_code"] == "waste"
+
+
+def test_coordinators_create_edit_and_close_tasks_in_the_browser(site: TestClient, db: Database) -> None:
+    from bot.models import Task
+
+    login(site, "coordinator")
+    token = csrf(site, "/tasks/new")
+    bad = site.post("/tasks/new", data={"csrf": token, "title": "x", "kind": "group", "category": "waste",
+                                        "neighbourhood": "all", "place": "", "schedule": "soon", "capacity": "0", "reminders": "1h"})
+    assert bad.status_code == 400 and "A title has 3 to 120 characters" in bad.text and "Write a day and a time range" in bad.text
+    made = site.post("/tasks/new", data={"csrf": token, "title": "Park litter pick", "kind": "group", "category": "green_spaces",
+                                         "neighbourhood": "all", "place": "Hillcrest Park", "schedule": "every saturday 9:00-11:00",
+                                         "capacity": "12", "reminders": "1h"}, follow_redirects=False)
+    assert made.status_code == 303
+    page = site.get(made.headers["location"]).text
+    assert "Park litter pick" in page and "12" in page
+    key = int(made.headers["location"].rsplit("/", 1)[1])
+    site.post(f"/tasks/{key}/edit", data={"csrf": token, "title": "Saturday park litter pick", "place": "Hillcrest Park gate",
+                                          "description": "Gloves provided", "capacity": "10"})
+    closed = site.post(f"/tasks/{key}/close", data={"csrf": token}, follow_redirects=False)
+    assert closed.status_code == 303
+    with db.session() as session:
+        task = session.get(Task, key)
+        assert (task.title, task.capacity, task.status, task.recurrence) == ("Saturday park litter pick", 10, "closed", "FREQ=WEEKLY;BYDAY=SA")
+        actions = [e.action for e in session.query(AuditEntry).filter_by(subject_type="task")]
+        assert actions == ["task.create", "task.edit", "task.close"]
+    login(site, "staff")
+    assert site.get("/tasks/new").status_code == 403
+
+
+def test_a_broadcast_from_the_browser_previews_the_exact_count_and_refuses_bad_photos(site: TestClient, db: Database, media_dir: Path) -> None:
+    from bot.models import Broadcast, Delivery
+
+    for sender in ("501", "502", "503"):
+        make_citizen(db, sender)
+    login(site, "coordinator")
+    token = csrf(site, "/broadcasts/new")
+    form = {"csrf": token, "audience": "all", "text": "Clean-up on Saturday!", "signup_task": "", "hold": "yes"}
+    not_image = site.post("/broadcasts/preview", data=form, files={"photo": ("x.jpg", b"MZ\x90\x00 not an image", "image/jpeg")})
+    assert not_image.status_code == 400 and "not a JPEG" in not_image.text
+    huge = site.post("/broadcasts/preview", data=form, files={"photo": ("big.jpg", b"\xff\xd8\xff" + b"0" * (10 * 2**20), "image/jpeg")})
+    assert huge.status_code == 400 and "larger than" in huge.text
+    assert site.post("/broadcasts/preview", data={**form, "audience": "category:fun"}).status_code == 400
+    preview = site.post("/broadcasts/preview", data=form, files={"photo": ("bins.jpg", (Path(__file__).parent / "data" / "bins.jpg").read_bytes(), "image/jpeg")})
+    assert preview.status_code == 200 and "This message will go to 3 citizens" in preview.text
+    photo = re.search(r'name="photo" value="([^"]+)"', preview.text).group(1)
+    assert photo.startswith("media:broadcasts/")
+    assert site.post("/broadcasts", data={**form, "photo": "media:../../etc/passwd"}).status_code == 400
+    sent = site.post("/broadcasts", data={**form, "photo": photo}, follow_redirects=False)
+    assert sent.status_code == 303
+    page = site.get(sent.headers["location"]).text
+    assert "0 / 3 sent" in page and 'http-equiv="refresh"' in page
+    key = int(sent.headers["location"].rsplit("/", 1)[1])
+    site.post(f"/broadcasts/{key}/cancel", data={"csrf": token})
+    with db.session() as session:
+        assert session.get(Broadcast, key).status == "cancelled"
+        assert session.query(Delivery).filter_by(broadcast_id=key, status="skipped").count() == 3
+    assert (media_dir / photo.split(":", 1)[1]).is_file()
+    login(site, "staff")
+    assert site.get("/broadcasts/new").status_code == 403
+
+
+def test_moderating_a_text_keeps_the_original(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    login(site)
+    token = csrf(site, "/queue")
+    site.post(f"/contributions/{reports['bins']}/text", data={"csrf": token, "description": "Bins overflowing (phone removed)"})
+    site.post(f"/contributions/{reports['bins']}/text", data={"csrf": token, "description": "Bins overflowing"})
+    assert site.post(f"/contributions/{reports['bins']}/text", data={"csrf": token, "description": "  "}).status_code == 400
+    with db.session() as session:
+        item = session.get(Contribution, reports["bins"])
+        assert (item.description, item.original_description) == ("Bins overflowing", "=HYPERLINK(1) bins")
+    assert "Edited by staff: original text" in site.get(f"/contributions/{reports['bins']}").text

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 MAX_TEXT = 4000
 MAX_CAPTION = 1024
+MEDIA_PREFIX = "media:"  # a photo uploaded in the dashboard, under MEDIA_DIR; else a Telegram file id
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,13 @@ def forget_citizen(session: Session, citizen_id: int) -> None:
         .values(chat_id="erased-" + cast(Delivery.id, String), citizen_id=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def remember_photo(session: Session, broadcast_id: int, file_id: str) -> None:
+    """After the first upload of a dashboard photo, send Telegram's file id instead of the bytes."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is not None and (broadcast.photo or "").startswith(MEDIA_PREFIX):
+        broadcast.photo = file_id
 
 
 def recover_interrupted(session: Session) -> int:

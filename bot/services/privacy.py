@@ -47,6 +47,7 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
         photo_paths += [photo.path for photo in contribution.photos]
         contribution.photos.clear()
         contribution.description = None
+        contribution.original_description = None
         contribution.location_text = None
         contribution.idempotency_key = None
         if contribution.latitude is not None:

@@ -178,3 +178,19 @@ def change(
             session.add(ContributionNote(contribution_id=contribution.id, author=actor, body=body, public=is_public))
     audit.record(session, actor, "contribution.change", "contribution", contribution.id, before, _snapshot(contribution))
     return contribution
+
+
+def moderate(session: Session, actor: str, contribution_id: int, text: str) -> Contribution:
+    """Edit what a citizen wrote (a phone number, an insult); the original is kept once, for the record."""
+    contribution = session.get(Contribution, contribution_id)
+    if contribution is None:
+        raise InvalidInput(contribution_id)
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise InvalidInput("text")
+    if contribution.original_description is None:
+        contribution.original_description = contribution.description or ""
+    before = {"description": contribution.description}
+    contribution.description = cleaned
+    audit.record(session, actor, "contribution.moderate", "contribution", contribution.id, before, {"description": cleaned})
+    return contribution

@@ -68,7 +68,9 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         scheduler.start()
         plain_bot = Bot(settings.telegram_token or "", settings.telegram_base_url, file_url(settings.telegram_base_url))
         await plain_bot.initialize()
-        runners["broadcaster"] = Broadcaster(database, plain_bot, rules, settings.broadcast_rate)
+        runners["broadcaster"] = Broadcaster(
+            database, plain_bot, rules, settings.broadcast_rate, media_dir=settings.media_dir
+        )
         bridge._later(runners["broadcaster"].run())
         logger.info("Telegram bridge ready as @%s", application.bot.username)
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.db import Database
 from bot.i18n import coordinator_text, format_number
 from bot.models import Broadcast, utcnow
 from bot.services import broadcasts, buttons
+from bot.services.contributions import inside_media
 from bot.services.notifications import Rules
 from bot.services.text import rasa_payload
 from bot.telegram.sending import outcome_of
@@ -43,8 +45,10 @@ class Broadcaster:
         rate: float = RATE,
         progress_every: float = PROGRESS_EVERY,
         clock: Callable[[], float] | None = None,
+        media_dir: Path | None = None,
     ) -> None:
         self.db = db
+        self.media_dir = media_dir
         self.bot = bot
         self.rules = rules
         self.interval = 1.0 / rate
@@ -124,7 +128,9 @@ class Broadcaster:
     async def _call(self, job: broadcasts.Outbound, markup: InlineKeyboardMarkup | None) -> tuple[str, object, float]:
         try:
             if job.photo:
-                message = await self.bot.send_photo(int(job.chat_id), job.photo, caption=job.text, reply_markup=markup)
+                message = await self.bot.send_photo(int(job.chat_id), self._photo(job.photo), caption=job.text, reply_markup=markup)
+                if job.photo.startswith(broadcasts.MEDIA_PREFIX) and message.photo:
+                    await asyncio.to_thread(self._remember_photo, job.broadcast_id, message.photo[-1].file_id)
             else:
                 message = await self.bot.send_message(int(job.chat_id), job.text, reply_markup=markup)
             return "sent", message.message_id, 0.0
@@ -139,6 +145,19 @@ class Broadcaster:
         if outcome == "refused":
             logger.warning("Telegram refused a broadcast message to chat %s", job.chat_id)
         return outcome, None, 0.0
+
+    def _photo(self, photo: str) -> str | bytes:
+        """A Telegram file id as it is; a dashboard upload as its bytes (until Telegram gives an id)."""
+        if not photo.startswith(broadcasts.MEDIA_PREFIX):
+            return photo
+        path = inside_media(self.media_dir, photo[len(broadcasts.MEDIA_PREFIX):]) if self.media_dir else None
+        if path is None or not path.is_file():
+            raise BadRequest("the broadcast's photo file is missing")
+        return path.read_bytes()
+
+    def _remember_photo(self, broadcast_id: int, file_id: str) -> None:
+        with self.db.session() as session:
+            broadcasts.remember_photo(session, broadcast_id, file_id)
 
     def _recover(self) -> int:
         with self.db.session() as session:

@@ -30,6 +30,7 @@ from bot.services.contributions import inside_media
 from bot.services.errors import InvalidInput
 from bot.services.notifications import Rules
 from bot.web import open311
+from bot.web.manage import Manage
 from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,18 @@ class Dashboard:
             raise HTTPException(400, "That change is not possible (check the status and the original report).") from None
         return RedirectResponse(f"/contributions/{key}", status_code=303)
 
+    async def moderate(self, request: Request) -> Response:
+        key = request.path_params["id"]
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        try:
+            with self.db.session() as session:
+                review.moderate(session, me.email, key, str(form.get("description", ""))[:4096])
+        except InvalidInput:
+            raise HTTPException(400, "Write the corrected text (or leave the original).") from None
+        return RedirectResponse(f"/contributions/{key}", status_code=303)
+
     async def photo(self, request: Request) -> Response:
         with self.db.session() as session:
             found = session.get(Photo, request.path_params["id"])
@@ -260,8 +273,10 @@ class Dashboard:
             Route("/queue", review_only(self.queue)),
             Route("/contributions/{id:int}", review_only(self.detail)),
             Route("/contributions/{id:int}/status", review_only(self.change), methods=["POST"]),
+            Route("/contributions/{id:int}/text", review_only(self.moderate), methods=["POST"]),
             Route("/photos/{id:int}", review_only(self.photo)),
             Route("/tasks", self.staff_only("tasks")(self.task_list)),
+            *Manage(self).routes(),
             Route("/participation", review_only(self.participation)),
             Route("/audit", self.staff_only("accounts")(self.audit_log)),
             Route("/export/contributions.{format:str}", exports(self.export)),

@@ -58,6 +58,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('contributions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('duplicate_of', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('original_description', sa.Text(), nullable=True))
         batch_op.create_foreign_key('fk_contribution_duplicate_of', 'contributions', ['duplicate_of'], ['id'], ondelete='SET NULL')
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
@@ -73,6 +74,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('contributions', schema=None) as batch_op:
         batch_op.drop_constraint('fk_contribution_duplicate_of', type_='foreignkey')
+        batch_op.drop_column('original_description')
         batch_op.drop_column('duplicate_of')
 
     with op.batch_alter_table('contribution_notes', schema=None) as batch_op:

@@ -1,0 +1,273 @@
+"""Coordinators' pages: create, edit and close tasks; compose a broadcast, preview it with
+the exact number of recipients, send it and watch it go out. The same services as the
+Telegram commands do the work; every change goes to the audit log."""
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.models import CATEGORIES, Broadcast, Neighbourhood, Occurrence, Task, utcnow
+from bot.services import audit, broadcasts, coordination
+from bot.services.broadcasts import Audience
+from bot.services.coordination import Draft
+from bot.services.errors import InvalidInput, TaskNotFound
+from bot.web.security import Staff, check_csrf
+
+if TYPE_CHECKING:
+    from bot.web.app import Dashboard
+
+IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png", b"GIF8": ".gif", b"RIFF": ".webp"}
+FIELD_ERRORS = {
+    "title": "A title has 3 to 120 characters.",
+    "kind": "Choose group or collective.",
+    "category": "Choose a category.",
+    "neighbourhood": "Choose a neighbourhood.",
+    "place": "Write a place (2 to 200 characters).",
+    "schedule": "Write a day and a time range, like: every Friday 20:00-22:00, or Sat 5 Dec 9:00-12:00.",
+    "capacity": "Places per session: a number from 1 to 500.",
+    "reminders": "Choose the reminders.",
+}
+
+
+class Manage:
+    def __init__(self, dashboard: "Dashboard") -> None:
+        self.d = dashboard
+        self.tz = ZoneInfo(dashboard.settings.timezone)
+
+    # tasks ------------------------------------------------------------------
+
+    def _areas(self) -> list[Neighbourhood]:
+        with self.d.db.session() as session:
+            return session.query(Neighbourhood).order_by(Neighbourhood.name).all()
+
+    async def new_task_form(self, request: Request) -> Response:
+        return self.d.page(request, "task_form.html", values={}, errors={}, areas=self._areas(), categories=CATEGORIES)
+
+    async def create_task(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        values = {name: str(form.get(name, "")).strip() for name in coordination.NEWTASK_FIELDS}
+        if values["kind"] == "collective" and not values["schedule"]:
+            values["schedule"] = "none"
+        draft, errors = Draft("newtask", "title"), {}
+        with self.d.db.session() as session:
+            for name in coordination.NEWTASK_FIELDS:
+                if name == "capacity" and draft.data.get("kind") == "collective":
+                    continue
+                try:
+                    coordination.set_task_field(session, draft, name, values[name], self.tz, utcnow())
+                except InvalidInput:
+                    errors[name] = FIELD_ERRORS[name]
+            if errors:
+                return self.d.page(request, "task_form.html", status_code=400, values=values, errors=errors,
+                                   areas=self._areas(), categories=CATEGORIES)
+            task = coordination.create_task_from(session, draft, me.email, self.tz)
+            audit.record(session, me.email, "task.create", "task", task.id, None, draft.data)
+            key = task.id
+        return RedirectResponse(f"/tasks/{key}", status_code=303)
+
+    def _task(self, session: Any, key: int) -> Task:
+        task = session.get(Task, key)
+        if task is None:
+            raise HTTPException(404, "There is no such task.")
+        return task
+
+    async def task_page(self, request: Request) -> Response:
+        with self.d.db.session() as session:
+            try:
+                task, lines, unscheduled = coordination.overview(session, request.path_params["id"], utcnow(), limit=12)
+            except TaskNotFound:
+                raise HTTPException(404, "There is no such task.") from None
+            history = audit.history(session, "task", task.id)
+        link = f"https://t.me/<your bot>?start=task_{task.id}"
+        return self.d.page(request, "task.html", task=task, lines=lines, unscheduled=unscheduled, history=history,
+                           link=link, error=request.query_params.get("error"))
+
+    async def edit_task(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        key = request.path_params["id"]
+        with self.d.db.session() as session:
+            task = self._task(session, key)
+            before = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
+            title, place = str(form.get("title", "")).strip(), str(form.get("place", "")).strip()
+            description = str(form.get("description", "")).strip()[:2000]
+            capacity = str(form.get("capacity", "")).strip()
+            if not 3 <= len(title) <= 120 or not 2 <= len(place) <= 200:
+                return RedirectResponse(f"/tasks/{key}?error=title", status_code=303)
+            if task.kind == "group":
+                if not capacity.isdigit() or not 1 <= int(capacity) <= coordination.MAX_CAPACITY:
+                    return RedirectResponse(f"/tasks/{key}?error=capacity", status_code=303)
+                future = session.query(Occurrence).filter(Occurrence.task_id == task.id, Occurrence.starts_at > utcnow())
+                if any(o.taken > int(capacity) for o in future):
+                    return RedirectResponse(f"/tasks/{key}?error=taken", status_code=303)
+                task.capacity = int(capacity)
+                future.update({"capacity": int(capacity)}, synchronize_session=False)
+            task.title, task.place, task.description = title, place, description
+            after = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
+            audit.record(session, me.email, "task.edit", "task", task.id, before, after)
+        return RedirectResponse(f"/tasks/{key}", status_code=303)
+
+    async def close_task(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        key = request.path_params["id"]
+        with self.d.db.session() as session:
+            task = self._task(session, key)
+            task, was_open = coordination.close_task(session, task.id)
+            if was_open:
+                audience = Audience("task", str(task.id))
+                if broadcasts.count(session, audience):
+                    from bot.i18n import coordinator_text
+
+                    broadcasts.start(session, me.email, audience, coordinator_text("close.notice", title=task.title))
+                audit.record(session, me.email, "task.close", "task", task.id, {"status": "open"}, {"status": "closed"})
+        return RedirectResponse(f"/tasks/{key}", status_code=303)
+
+    # broadcasts -------------------------------------------------------------
+
+    def _audiences(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        from bot.i18n import category_label
+
+        with self.d.db.session() as session:
+            areas = [(f"neighbourhood:{a.id}", a.name) for a in session.query(Neighbourhood).order_by(Neighbourhood.name)]
+            open_tasks = session.query(Task).filter(Task.status == "open").order_by(Task.title).all()
+            tasks = [(f"task:{t.id}", t.title) for t in open_tasks]
+            groups = [(f"group:{t.group_chat_id}", t.title) for t in open_tasks if t.group_chat_id]
+        return [
+            ("Everyone", [("all", "Everyone who accepts news")]),
+            ("A neighbourhood", areas),
+            ("Interested in a category", [(f"category:{c}", category_label(c)) for c in CATEGORIES]),
+            ("Signed up to a task", tasks),
+            ("Members of a linked group", groups),
+        ]
+
+    def _open_tasks(self) -> list[Task]:
+        with self.d.db.session() as session:
+            return session.query(Task).filter(Task.status == "open").order_by(Task.title).all()
+
+    async def broadcast_list(self, request: Request) -> Response:
+        with self.d.db.session() as session:
+            found = session.query(Broadcast).order_by(Broadcast.id.desc()).limit(50).all()
+            rows = [(b, broadcasts.progress(session, b.id)) for b in found]
+        return self.d.page(request, "broadcasts.html", rows=rows)
+
+    async def new_broadcast(self, request: Request) -> Response:
+        return self.d.page(request, "broadcast_form.html", audiences=self._audiences(), tasks=self._open_tasks(),
+                           values={}, error=None)
+
+    async def preview(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        values = {k: str(form.get(k, "")).strip() for k in ("audience", "text", "signup_task", "hold")}
+        error, photo = None, None
+        upload = form.get("photo")
+        try:
+            audience = _audience(values["audience"])
+            with self.d.db.session() as session:
+                audience.check(session)
+                count = broadcasts.count(session, audience)
+            if isinstance(upload, UploadFile) and upload.filename:
+                photo = await self._store_photo(upload)
+            limit = broadcasts.MAX_CAPTION if photo else broadcasts.MAX_TEXT
+            if not values["text"] or len(values["text"]) > limit:
+                error = f"Write a message of up to {limit:,} characters."
+        except InvalidInput as exc:
+            error = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) and " " in exc.args[0] else "Choose an audience."
+        if error:
+            return self.d.page(request, "broadcast_form.html", status_code=400, audiences=self._audiences(),
+                               tasks=self._open_tasks(), values=values, error=error)
+        task = None
+        if values["signup_task"].isdigit():
+            with self.d.db.session() as session:
+                task = session.get(Task, int(values["signup_task"]))
+        return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task)
+
+    async def _store_photo(self, upload: UploadFile) -> str:
+        """An uploaded image, checked by size and by its first bytes, kept under MEDIA_DIR."""
+        limit = self.d.settings.max_photo_bytes
+        content = await upload.read(limit + 1)
+        if len(content) > limit:
+            raise InvalidInput(f"That photo is larger than {limit // 2**20} MB.")
+        suffix = next((ext for magic, ext in IMAGE_MAGIC.items() if content.startswith(magic)), None)
+        if suffix is None or (suffix == ".webp" and content[8:12] != b"WEBP"):
+            raise InvalidInput("That file is not a JPEG, PNG, GIF or WebP image.")
+        relative = f"broadcasts/{secrets.token_hex(12)}{suffix}"
+        target = self.d.settings.media_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        return f"{broadcasts.MEDIA_PREFIX}{relative}"
+
+    async def send(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        photo = str(form.get("photo", "")) or None
+        if photo and not (photo.startswith(broadcasts.MEDIA_PREFIX + "broadcasts/") and ".." not in photo):
+            raise HTTPException(400, "That photo is not one this site stored.")
+        task = str(form.get("signup_task", ""))
+        try:
+            with self.d.db.session() as session:
+                started = broadcasts.start(
+                    session, me.email, _audience(str(form.get("audience", ""))), str(form.get("text", "")),
+                    photo=photo, signup_task_id=int(task) if task.isdigit() else None,
+                    hold_quiet_hours=form.get("hold") != "no",
+                )
+                audit.record(session, me.email, "broadcast.send", "broadcast", started.id, None,
+                             {"audience": started.audience, "value": started.audience_value, "total": started.total})
+                key = started.id
+        except InvalidInput:
+            raise HTTPException(400, "This broadcast cannot be sent: check the audience and the message.") from None
+        return RedirectResponse(f"/broadcasts/{key}", status_code=303)
+
+    async def broadcast_page(self, request: Request) -> Response:
+        with self.d.db.session() as session:
+            found = session.get(Broadcast, request.path_params["id"])
+            if found is None:
+                raise HTTPException(404, "There is no such broadcast.")
+            counts = broadcasts.progress(session, found.id)
+        return self.d.page(request, "broadcast.html", broadcast=found, counts=counts)
+
+    async def cancel(self, request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        me: Staff = request.state.staff
+        key = request.path_params["id"]
+        with self.d.db.session() as session:
+            if broadcasts.cancel(session, key) is None:
+                raise HTTPException(404, "There is no such broadcast.")
+            audit.record(session, me.email, "broadcast.cancel", "broadcast", key)
+        return RedirectResponse(f"/broadcasts/{key}", status_code=303)
+
+    def routes(self) -> list[Route]:
+        tasks = self.d.staff_only("tasks")
+        send = self.d.staff_only("broadcast")
+        return [
+            Route("/tasks/new", tasks(self.new_task_form), methods=["GET"]),
+            Route("/tasks/new", tasks(self.create_task), methods=["POST"]),
+            Route("/tasks/{id:int}", tasks(self.task_page)),
+            Route("/tasks/{id:int}/edit", tasks(self.edit_task), methods=["POST"]),
+            Route("/tasks/{id:int}/close", tasks(self.close_task), methods=["POST"]),
+            Route("/broadcasts", send(self.broadcast_list), methods=["GET"]),
+            Route("/broadcasts", send(self.send), methods=["POST"]),
+            Route("/broadcasts/new", send(self.new_broadcast)),
+            Route("/broadcasts/preview", send(self.preview), methods=["POST"]),
+            Route("/broadcasts/{id:int}", send(self.broadcast_page)),
+            Route("/broadcasts/{id:int}/cancel", send(self.cancel), methods=["POST"]),
+        ]
+
+
+def _audience(value: str) -> Audience:
+    kind, _, rest = value.partition(":")
+    return Audience(kind, rest or None)
+
