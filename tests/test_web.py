@@ -335,3 +335,25 @@ def test_moderating_a_text_keeps_the_original(site: TestClient, reports: dict[st
         item = session.get(Contribution, reports["bins"])
         assert (item.description, item.original_description) == ("Bins overflowing", "=HYPERLINK(1) bins")
     assert "Edited by staff: original text" in site.get(f"/contributions/{reports['bins']}").text
+
+
+def test_the_task_page_shows_attendance_per_session(site: TestClient, db: Database) -> None:
+    from datetime import timedelta
+
+    from bot.models import Signup, utcnow
+    from bot.services import signups, tasks
+    from tests.conftest import RULES
+
+    for sender in ("601", "602", "603"):
+        make_citizen(db, sender)
+    with db.session() as session:
+        start = utcnow() + timedelta(days=1)
+        key = tasks.create_task(session, title="Evening watch", kind="group", category="safety", starts_at=start,
+                                ends_at=start + timedelta(hours=1), capacity=5).id
+        for sender in ("601", "602", "603"):
+            signups.sign_up(session, sender, key, RULES)
+        first, second, _ = session.query(Signup).order_by(Signup.id).all()
+        first.attendance, second.attendance = "confirmed", "absent"
+    login(site, "coordinator")
+    row = re.search(r"<tr><td>[^<]+</td><td>3</td><td>2</td>\s*<td>1</td><td></td><td>1</td></tr>", site.get(f"/tasks/{key}").text)
+    assert row, "3 signed up, 2 places left, 1 confirmed, 1 absent"

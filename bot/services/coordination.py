@@ -152,18 +152,32 @@ class SessionLine:
     starts_at: datetime
     signed_up: int
     spots_left: int | None
+    attendance: dict[str, int] = field(default_factory=dict)
 
 
-def overview(session: Session, task_id: object, now: datetime, limit: int = 5) -> tuple[Task, list[SessionLine], int]:
-    """A task, its next sessions with sign-ups and spots left, and its sign-ups outside sessions."""
+def overview(
+    session: Session, task_id: object, now: datetime, limit: int = 5, past: int = 0
+) -> tuple[Task, list[SessionLine], int]:
+    """A task, its sessions (the last `past` ones and the next `limit`) with sign-ups, spots
+    left and attendance (confirmed before, attended or absent after), and its sign-ups
+    outside sessions."""
     key = tasks.parse_task_id(task_id)
     task = session.get(Task, key) if key is not None else None
     if task is None:
         raise TaskNotFound(task_id)
-    lines = [
-        SessionLine(o.starts_at, o.taken, o.spots_left)
-        for o in occurrences.upcoming(session, task.id, now, limit)
-    ]
+    earlier = session.execute(
+        select(Occurrence).where(Occurrence.task_id == task.id, Occurrence.starts_at <= now)
+        .order_by(Occurrence.starts_at.desc()).limit(past)
+    ).scalars().all() if past else []
+    shown = list(reversed(earlier)) + occurrences.upcoming(session, task.id, now, limit)
+    marks: dict[int, dict[str, int]] = {}
+    for occurrence_id, attendance, count in session.execute(
+        select(Signup.occurrence_id, Signup.attendance, func.count(Signup.id))
+        .where(Signup.occurrence_id.in_([o.id for o in shown]), Signup.attendance.isnot(None))
+        .group_by(Signup.occurrence_id, Signup.attendance)
+    ):
+        marks.setdefault(occurrence_id, {})[attendance] = count
+    lines = [SessionLine(o.starts_at, o.taken, o.spots_left, marks.get(o.id, {})) for o in shown]
     unscheduled = session.execute(
         select(func.count(Signup.id)).where(
             Signup.task_id == task.id, Signup.status == "active", Signup.occurrence_id.is_(None)

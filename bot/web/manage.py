@@ -83,7 +83,9 @@ class Manage:
     async def task_page(self, request: Request) -> Response:
         with self.d.db.session() as session:
             try:
-                task, lines, unscheduled = coordination.overview(session, request.path_params["id"], utcnow(), limit=12)
+                task, lines, unscheduled = coordination.overview(
+                    session, request.path_params["id"], utcnow(), limit=12, past=6
+                )
             except TaskNotFound:
                 raise HTTPException(404, "There is no such task.") from None
             history = audit.history(session, "task", task.id)
