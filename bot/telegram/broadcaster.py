@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.db import Database
 from bot.i18n import coordinator_text, format_number
@@ -198,6 +198,10 @@ class Broadcaster:
                     self._cancel_markups[broadcast_id] = markup
             try:
                 await self.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id), reply_markup=markup)
+            except RetryAfter as exc:
+                self._edited.pop(broadcast_id, None)  # not shown: try again on a later round
+                logger.info("progress of broadcast %s delayed by Telegram: %s", broadcast_id, exc)
+                continue
             except TelegramError as exc:
                 logger.info("progress of broadcast %s not shown: %s", broadcast_id, exc)
             if over:
