@@ -505,3 +505,24 @@ def test_nightly_retention_drops_old_messages_and_orphan_photos_only(db: Databas
     assert sorted(p.name for p in media_dir.iterdir()) == ["fresh.jpg", "kept.jpg"]
     with db.session() as session:
         assert [m.update_key for m in session.query(InboxMessage)] == ["tg:new"]
+
+
+def test_retention_keeps_a_broadcast_photo_until_telegram_has_it(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from bot.services import broadcasts
+    from bot.services.broadcasts import Audience
+
+    make_citizen(db, "ana")
+    (media_dir / "broadcasts").mkdir()
+    poster = media_dir / "broadcasts" / "poster.jpg"
+    poster.write_bytes(b"jpeg")
+    day_old = (datetime.now() - timedelta(days=2)).timestamp()
+    os.utime(poster, (day_old, day_old))
+    with db.session() as session:
+        key = broadcasts.start(session, "staff", Audience("all"), "Poster", photo="media:broadcasts/poster.jpg").id
+    scheduler = Scheduler(db, FakeSender(), RULES, "Europe/Paris", media_dir=media_dir)
+    assert scheduler.retention() == 0 and poster.exists()
+    with db.session() as session:
+        broadcasts.remember_photo(session, key, "telegram-file-id")
+    assert scheduler.retention() == 1 and not poster.exists()

@@ -1,5 +1,6 @@
 """Keep personal data only as long as it serves: old chat messages, spent buttons,
-photo files no report kept (a report abandoned mid-way)."""
+photo files no report kept (a report abandoned mid-way), and broadcast photos once
+Telegram has them (a broadcast still waiting to upload its photo keeps it)."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.models import CallbackToken, InboxMessage, utcnow
+from bot.models import Broadcast, CallbackToken, InboxMessage, utcnow
+from bot.services.broadcasts import MEDIA_PREFIX
 from bot.services.contributions import unattached
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,10 @@ def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Pur
             for path in media_dir.rglob("*")
             if path.is_file() and path.stat().st_mtime < old
         ]
-    orphans = tuple(unattached(session, candidates))
+    waiting = {
+        photo[len(MEDIA_PREFIX):]
+        for photo in session.execute(select(Broadcast.photo).where(Broadcast.photo.like(MEDIA_PREFIX + "%"))).scalars()
+    }
+    orphans = tuple(path for path in unattached(session, candidates) if path not in waiting)
     logger.info("retention: %s messages, %s buttons, %s orphan photos", messages, buttons, len(orphans))
     return Purged(int(messages or 0), int(buttons or 0), orphans)
