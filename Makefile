@@ -17,7 +17,7 @@ export ACTION_SERVER_URL ?= http://localhost:5055/webhook
 export RASA_URL ?= http://localhost:5005
 export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
 
-.PHONY: help install model db run chat test test-python test-stories validate bench clean
+.PHONY: help install model db run chat test test-python test-stories validate bench clean chromium
 
 help:
 	@echo "make run    start Rasa, the action server and the bridge (local SQLite)"
@@ -58,7 +58,13 @@ validate: $(INSTALLED)
 	$(BIN)/python -m pip check
 	$(BIN)/rasa data validate --quiet
 
-test-python: $(MODEL)
+# The browser test drives Debian's Chromium; root installs it, anyone else is told how.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && export DEBIAN_FRONTEND=noninteractive && \
+	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
+	  { echo "The browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; }
+
+test-python: $(MODEL) chromium
 	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python -m pytest
 
 test-stories: $(MODEL)

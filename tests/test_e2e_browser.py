@@ -31,7 +31,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[tuple[str, Town, FakeTelegram]]:
     if shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (.ci/run does it)")
+        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (make test does it as root)")
     with FakeTelegram() as fake:
         town = Town(tmp_path, fake)
         fake.add_user(CITIZEN)
