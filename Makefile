@@ -20,7 +20,7 @@ export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
 .PHONY: help install model db run chat test test-python test-stories validate bench clean chromium
 
 help:
-	@echo "make run    start Rasa, the action server and the bridge (local SQLite)"
+	@echo "make run    start Rasa, the action server, the bridge and the staff dashboard (local SQLite)"
 	@echo "make chat   talk to the running assistant in this terminal"
 	@echo "make test   run every check (pip check, data validation, pytest, test stories)"
 	@echo "make bench  print the benchmark tables"
