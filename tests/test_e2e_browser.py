@@ -84,7 +84,7 @@ def test_staff_resolve_a_report_in_the_browser_and_the_citizen_is_told(dashboard
         page.select_option("select[name=status]", "resolved")
         page.fill("textarea[name=public_note]", "Cleared by the city crew this morning")
         page.screenshot(path=str(ARTIFACTS / "detail.png"), full_page=True)
-        page.click("button:has-text('Save')")
+        page.click("form[action$='/status'] button")
         page.wait_for_selector("text=fixed")
         page.goto(f"{url}/participation")
         page.screenshot(path=str(ARTIFACTS / "participation.png"), full_page=True)
