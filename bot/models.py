@@ -208,6 +208,8 @@ class Signup(Base):
     id = Column(Integer, primary_key=True)
     task_id = Column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
     occurrence_id = Column(Integer, ForeignKey("occurrences.id", ondelete="CASCADE"), nullable=True)
+    # occurrence_id or 0: unique indexes treat NULLs as distinct, so the "one active sign-up"
+    # index needs a non-null stand-in for sign-ups to tasks without sessions.
     occurrence_key = Column(Integer, nullable=False, default=0, server_default="0")
     citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
     status = Column(String(10), nullable=False, default="active", server_default="active")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Any, Callable, Coroutine, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -62,7 +62,7 @@ class Scheduler:
         self.clock = clock
         self.media_dir = media_dir
         self._inflight: set[int] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._apscheduler: AsyncIOScheduler | None = None
         self._wakeup: asyncio.TimerHandle | None = None
@@ -126,9 +126,7 @@ class Scheduler:
             self._wake_at(next_due)
         for notice_id in due:
             self._inflight.add(notice_id)
-            task = asyncio.create_task(self._send(notice_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._send(notice_id))
         return len(due)
 
     async def drain(self) -> None:
@@ -168,7 +166,11 @@ class Scheduler:
         self._wakeup = asyncio.get_running_loop().call_later(max(delay, 0.0), self._tick_now)
 
     def _tick_now(self) -> None:
-        task = asyncio.create_task(self.tick())
+        self._spawn(self.tick())
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run in the background, kept referenced until done (`drain` and `stop` wait for it)."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

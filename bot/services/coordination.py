@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.i18n import coordinator_text
 from bot.models import CATEGORIES, TASK_KINDS, CoordinatorDraft, Neighbourhood, Occurrence, Signup, Task, utcnow
-from bot.services import occurrences, tasks
-from bot.services.errors import InvalidInput, TaskNotFound
+from bot.services import broadcasts, occurrences, tasks
+from bot.services.errors import InvalidInput
 from bot.services.schedules import parse_schedule
 from bot.services.text import clean_text
 
@@ -47,6 +48,11 @@ def clear(session: Session, telegram_id: str) -> None:
     row = session.get(CoordinatorDraft, telegram_id)
     if row is not None:
         session.delete(row)
+
+
+def drafters(session: Session) -> set[str]:
+    """Who is in the middle of a guided conversation."""
+    return set(session.execute(select(CoordinatorDraft.telegram_id)).scalars())
 
 
 def next_field(draft: Draft) -> str:
@@ -161,10 +167,7 @@ def overview(
     """A task, its sessions (the last `past` ones and the next `limit`) with sign-ups, spots
     left and attendance (confirmed before, attended or absent after), and its sign-ups
     outside sessions."""
-    key = tasks.parse_task_id(task_id)
-    task = session.get(Task, key) if key is not None else None
-    if task is None:
-        raise TaskNotFound(task_id)
+    task = tasks.get_task(session, task_id)
     earlier = session.execute(
         select(Occurrence).where(Occurrence.task_id == task.id, Occurrence.starts_at <= now)
         .order_by(Occurrence.starts_at.desc()).limit(past)
@@ -188,24 +191,38 @@ def overview(
 
 def close_task(session: Session, task_id: object) -> tuple[Task, bool]:
     """Close a task; returns it and whether it was open. Future sessions are called off."""
-    key = tasks.parse_task_id(task_id)
-    task = session.get(Task, key) if key is not None else None
-    if task is None:
-        raise TaskNotFound(task_id)
-    was_open = task.status == "open"
-    task.status = "closed"
+    was_open = tasks.get_task(session, task_id).status == "open"
+    task = tasks.close_task(session, task_id)
     session.query(Occurrence).filter(
         Occurrence.task_id == task.id, Occurrence.status == "scheduled", Occurrence.starts_at > utcnow()
     ).update({"status": "cancelled"}, synchronize_session=False)
     return task, was_open
 
 
+def close_and_tell(session: Session, task_id: object, actor: str) -> tuple[Task, bool, int]:
+    """Close a task and tell everyone signed up (a broadcast); returns the task, whether it
+    was open, and how many citizens will be told. Telegram's /close and the dashboard share it."""
+    task, was_open = close_task(session, task_id)
+    audience = broadcasts.Audience("task", str(task.id))
+    told = 0
+    if was_open and broadcasts.count(session, audience):
+        told = broadcasts.start(session, actor, audience, coordinator_text("close.notice", title=task.title)).total
+    return task, was_open, told
+
+
+def change_capacity(session: Session, task: Task, capacity: int, now: datetime) -> None:
+    """New places per session for a group task and its coming sessions; refused (InvalidInput)
+    if a coming session already has more sign-ups than that."""
+    coming = session.query(Occurrence).filter(Occurrence.task_id == task.id, Occurrence.starts_at > now)
+    if any(occurrence.taken > capacity for occurrence in coming):
+        raise InvalidInput(capacity)
+    task.capacity = capacity
+    coming.update({"capacity": capacity}, synchronize_session=False)
+
+
 def link_group(session: Session, task_id: object, chat_id: str) -> Task:
     """Tie a group task to a Telegram group: its reminders and weekly notes are posted there too."""
-    key = tasks.parse_task_id(task_id)
-    task = session.get(Task, key) if key is not None else None
-    if task is None:
-        raise TaskNotFound(task_id)
+    task = tasks.get_task(session, task_id)
     if task.kind != "group" or not chat_id.startswith("-"):
         raise InvalidInput(task_id)
     task.group_chat_id = chat_id

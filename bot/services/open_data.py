@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.i18n import category_label, status_label
 from bot.models import CATEGORIES, Citizen, Contribution, Neighbourhood, Task
+from bot.services.contributions import valid_coordinates
 from bot.services.errors import InvalidInput
 from bot.services.review import QueueFilter, _filtered, pseudonym
+from bot.services.text import clean_text
 
 PUBLIC_DECIMALS = 3  # about 100 m
 CLOSED = ("resolved", "rejected", "duplicate")
@@ -164,9 +166,6 @@ def create_request(
     session: Session, service_code: str, lat: float | None, long: float | None, address: str | None, description: str | None
 ) -> Contribution:
     """POST /requests from another channel: a contribution with no citizen behind it."""
-    from bot.services.contributions import valid_coordinates
-    from bot.services.text import clean_text
-
     if service_code not in CATEGORIES:
         raise InvalidInput(service_code)
     where = valid_coordinates(lat, long) if lat is not None and long is not None else None

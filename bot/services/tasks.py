@@ -37,12 +37,18 @@ def _still_running(now: datetime):  # type: ignore[no-untyped-def]
     return (Task.status == "open") & (Task.recurrence.isnot(None) | Task.ends_at.is_(None) | (Task.ends_at > now))
 
 
-def get_open_task(session: Session, task_id: object, now: datetime | None = None) -> Task:
-    """The task with this id if it exists and is open; ids from buttons are untrusted."""
+def get_task(session: Session, task_id: object) -> Task:
+    """The task with this id, open or not; ids from buttons and commands are untrusted."""
     key = parse_task_id(task_id)
     task = session.get(Task, key) if key is not None else None
     if task is None:
         raise TaskNotFound(task_id)
+    return task
+
+
+def get_open_task(session: Session, task_id: object, now: datetime | None = None) -> Task:
+    """The task with this id if it exists and is open."""
+    task = get_task(session, task_id)
     running = session.execute(select(Task.id).where(Task.id == task.id, _still_running(now or utcnow()))).first()
     if running is None:
         raise TaskClosed(task_id)
@@ -157,9 +163,7 @@ def create_task(
     return task
 
 
-def close_task(session: Session, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise TaskNotFound(task_id)
+def close_task(session: Session, task_id: object) -> Task:
+    task = get_task(session, task_id)
     task.status = "closed"
     return task

@@ -17,11 +17,9 @@ logger = logging.getLogger(__name__)
 
 def parse_reference(value: object) -> int | None:
     """`R-1001` (what citizens and staff see) or a bare id → the contribution id."""
-    text = str(value or "").strip().upper().removeprefix("R-")
-    if not text.isdigit():
-        return None
-    number = int(text)
-    return number - 1000 if str(value).strip().upper().startswith("R-") else number
+    text = str(value or "").strip().upper()
+    digits, offset = (text[2:], 1000) if text.startswith("R-") else (text, 0)
+    return int(digits) - offset if digits.isdigit() else None
 
 
 def set_status(

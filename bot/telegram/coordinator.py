@@ -24,6 +24,7 @@ from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
 from bot.services.notifications import Rules
 from bot.services.schedules import DAYS
+from bot.telegram.broadcaster import cancel_button, progress_text
 
 if TYPE_CHECKING:
     from bot.telegram.bridge import Bridge
@@ -50,6 +51,9 @@ class CoordinatorFlow:
         self.rules = rules
         self.tz = ZoneInfo(settings.timezone)
         self.poke = poke
+        # Who has a draft, so a citizen's message costs no database visit here. Only this
+        # flow writes drafts, and it runs in the one bridge process.
+        self._drafting: set[str] | None = None
 
     # entry points -----------------------------------------------------------
 
@@ -57,9 +61,25 @@ class CoordinatorFlow:
         with self.db.session() as session:
             return roles.is_coordinator(session, sender)
 
-    def has_draft(self, sender: str) -> bool:
+    def _load(self, sender: str) -> Draft | None:
+        if self._drafting is None:
+            with self.db.session() as session:
+                self._drafting = coordination.drafters(session)
+        if sender not in self._drafting:
+            return None
         with self.db.session() as session:
-            return coordination.load(session, sender) is not None
+            return coordination.load(session, sender)
+
+    def _save(self, sender: str, draft: Draft) -> None:
+        with self.db.session() as session:
+            coordination.save(session, sender, draft)
+        if self._drafting is not None:
+            self._drafting.add(sender)
+
+    def _forget(self, sender: str) -> None:
+        """After the draft's row is gone (committed)."""
+        if self._drafting is not None:
+            self._drafting.discard(sender)
 
     async def command(self, sender: str, chat: str, name: str, args: list[str]) -> None:
         if not self.is_coordinator(sender):
@@ -73,8 +93,7 @@ class CoordinatorFlow:
 
     async def text(self, sender: str, chat: str, text: str) -> bool:
         """A typed answer to the current step; False when the coordinator has no draft."""
-        with self.db.session() as session:
-            draft = coordination.load(session, sender)
+        draft = self._load(sender)
         if draft is None:
             return False
         if not self.is_coordinator(sender):
@@ -88,8 +107,7 @@ class CoordinatorFlow:
 
     async def photo(self, sender: str, chat: str, file_id: str, caption: str) -> bool:
         """A photo while a broadcast's message is asked: photo and caption become the message."""
-        with self.db.session() as session:
-            draft = coordination.load(session, sender)
+        draft = self._load(sender)
         if draft is None or draft.kind != "broadcast" or coordination.next_field(draft) != "text":
             return False
         if not self.is_coordinator(sender):
@@ -115,8 +133,7 @@ class CoordinatorFlow:
             return
         if action == "noop":
             return
-        with self.db.session() as session:
-            draft = coordination.load(session, sender)
+        draft = self._load(sender)
         if draft is None:
             await self.say(chat, t("cancelled"))
         elif action == "cancel":
@@ -141,13 +158,13 @@ class CoordinatorFlow:
 
     async def _start(self, sender: str, chat: str, draft: Draft) -> None:
         draft.step = coordination.next_field(draft)
-        with self.db.session() as session:
-            coordination.save(session, sender, draft)
+        self._save(sender, draft)
         await self._ask(sender, chat, draft)
 
     async def _drop(self, sender: str, chat: str, text: str) -> None:
         with self.db.session() as session:
             coordination.clear(session, sender)
+        self._forget(sender)
         await self.say(chat, text)
 
     async def _answer(self, sender: str, chat: str, draft: Draft, raw: str, pressed: bool = False) -> None:
@@ -248,8 +265,7 @@ class CoordinatorFlow:
             options = self._audience_options(sender, draft.data["audience"])
             if not options:
                 draft.data.pop("audience", None)
-                with self.db.session() as session:
-                    coordination.save(session, sender, draft)
+                self._save(sender, draft)
                 await self.say(chat, t("broadcast.nothing_to_pick"))
                 await self._ask(sender, chat, draft)
                 return
@@ -312,6 +328,7 @@ class CoordinatorFlow:
             task = coordination.create_task_from(session, draft, sender, self.tz)
             coordination.clear(session, sender)
             key, title = task.id, task.title
+        self._forget(sender)
         await self.say(
             chat, t("task.created", id=key, title=title, link=self._link(key)),
             [(t("task.broadcast_it"), f"{PREFIX}broadcast_task:{key}")],
@@ -346,8 +363,7 @@ class CoordinatorFlow:
             )
             coordination.clear(session, sender)
             key, total = broadcast.id, broadcast.total
-        from bot.telegram.broadcaster import cancel_button, progress_text
-
+        self._forget(sender)
         with self.db.session() as session:
             text = progress_text(key, broadcasts.progress(session, key))
         markup = cancel_button(self.db, key, chat)
@@ -409,14 +425,8 @@ class CoordinatorFlow:
             return
         try:
             with self.db.session() as session:
-                task, was_open = coordination.close_task(session, args[0])
-                key, title = task.id, task.title
-                count = 0
-                if was_open:
-                    audience = Audience("task", str(key))
-                    if broadcasts.count(session, audience):
-                        notice = broadcasts.start(session, sender, audience, t("close.notice", title=title))
-                        count = notice.total
+                task, was_open, count = coordination.close_and_tell(session, args[0], sender)
+                key = task.id
         except TaskNotFound:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return

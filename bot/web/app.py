@@ -24,11 +24,12 @@ from starlette.templating import Jinja2Templates
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import category_label, format_when, status_label
-from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Contribution, Neighbourhood, Photo, Task
+from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Citizen, Contribution, Neighbourhood, Photo, Task
 from bot.services import audit, occurrences, open_data, participation, review, staff
 from bot.services.contributions import inside_media
 from bot.services.errors import InvalidInput
 from bot.services.notifications import Rules
+from bot.services.workflow import parse_reference
 from bot.web import open311
 from bot.web.manage import Manage
 from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
@@ -150,8 +151,6 @@ class Dashboard:
             area = session.get(Neighbourhood, item.neighbourhood_id) if item.neighbourhood_id else None
             contact = None
             if me.may("contact") and item.citizen_id is not None:
-                from bot.models import Citizen
-
                 citizen = session.get(Citizen, item.citizen_id)
                 contact = citizen.sender_id if citizen else None
             context = {
@@ -291,8 +290,6 @@ def _local(target: str | None) -> str:
 
 
 def _reference(value: str) -> int | None:
-    from bot.services.workflow import parse_reference
-
     return parse_reference(value) if value else None
 
 

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.models import CATEGORIES, Broadcast, Neighbourhood, Occurrence, Task, utcnow
-from bot.services import audit, broadcasts, coordination
+from bot.i18n import category_label
+from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
+from bot.services import audit, broadcasts, coordination, tasks
 from bot.services.broadcasts import Audience
 from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from bot.web.app import Dashboard
 
 IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png", b"GIF8": ".gif", b"RIFF": ".webp"}
+EDIT_ERRORS = {"title": "title", "place": "title", "capacity": "capacity"}  # keys of task.html's messages
 FIELD_ERRORS = {
     "title": "A title has 3 to 120 characters.",
     "kind": "Choose group or collective.",
@@ -74,11 +76,12 @@ class Manage:
             key = task.id
         return RedirectResponse(f"/tasks/{key}", status_code=303)
 
-    def _task(self, session: Any, key: int) -> Task:
-        task = session.get(Task, key)
-        if task is None:
-            raise HTTPException(404, "There is no such task.")
-        return task
+    @staticmethod
+    def _task(session: Any, key: int) -> Task:
+        try:
+            return tasks.get_task(session, key)
+        except TaskNotFound:
+            raise HTTPException(404, "There is no such task.") from None
 
     async def task_page(self, request: Request) -> Response:
         with self.d.db.session() as session:
@@ -101,20 +104,20 @@ class Manage:
         with self.d.db.session() as session:
             task = self._task(session, key)
             before = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
-            title, place = str(form.get("title", "")).strip(), str(form.get("place", "")).strip()
-            description = str(form.get("description", "")).strip()[:2000]
-            capacity = str(form.get("capacity", "")).strip()
-            if not 3 <= len(title) <= 120 or not 2 <= len(place) <= 200:
-                return RedirectResponse(f"/tasks/{key}?error=title", status_code=303)
+            checked = Draft("edit", "title")
+            fields = ("title", "place", "capacity") if task.kind == "group" else ("title", "place")
+            for name in fields:
+                try:
+                    coordination.set_task_field(session, checked, name, str(form.get(name, "")), self.tz, utcnow())
+                except InvalidInput:
+                    return RedirectResponse(f"/tasks/{key}?error={EDIT_ERRORS[name]}", status_code=303)
             if task.kind == "group":
-                if not capacity.isdigit() or not 1 <= int(capacity) <= coordination.MAX_CAPACITY:
-                    return RedirectResponse(f"/tasks/{key}?error=capacity", status_code=303)
-                future = session.query(Occurrence).filter(Occurrence.task_id == task.id, Occurrence.starts_at > utcnow())
-                if any(o.taken > int(capacity) for o in future):
+                try:
+                    coordination.change_capacity(session, task, checked.data["capacity"], utcnow())
+                except InvalidInput:
                     return RedirectResponse(f"/tasks/{key}?error=taken", status_code=303)
-                task.capacity = int(capacity)
-                future.update({"capacity": int(capacity)}, synchronize_session=False)
-            task.title, task.place, task.description = title, place, description
+            task.title, task.place = checked.data["title"], checked.data["place"]
+            task.description = str(form.get("description", "")).strip()[:2000]
             after = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
             audit.record(session, me.email, "task.edit", "task", task.id, before, after)
         return RedirectResponse(f"/tasks/{key}", status_code=303)
@@ -125,33 +128,21 @@ class Manage:
         me: Staff = request.state.staff
         key = request.path_params["id"]
         with self.d.db.session() as session:
-            task = self._task(session, key)
-            task, was_open = coordination.close_task(session, task.id)
+            task, was_open, _ = coordination.close_and_tell(session, self._task(session, key).id, me.email)
             if was_open:
-                audience = Audience("task", str(task.id))
-                if broadcasts.count(session, audience):
-                    from bot.i18n import coordinator_text
-
-                    broadcasts.start(session, me.email, audience, coordinator_text("close.notice", title=task.title))
                 audit.record(session, me.email, "task.close", "task", task.id, {"status": "open"}, {"status": "closed"})
         return RedirectResponse(f"/tasks/{key}", status_code=303)
 
     # broadcasts -------------------------------------------------------------
 
     def _audiences(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        from bot.i18n import category_label
-
-        with self.d.db.session() as session:
-            areas = [(f"neighbourhood:{a.id}", a.name) for a in session.query(Neighbourhood).order_by(Neighbourhood.name)]
-            open_tasks = session.query(Task).filter(Task.status == "open").order_by(Task.title).all()
-            tasks = [(f"task:{t.id}", t.title) for t in open_tasks]
-            groups = [(f"group:{t.group_chat_id}", t.title) for t in open_tasks if t.group_chat_id]
+        open_tasks = self._open_tasks()
         return [
             ("Everyone", [("all", "Everyone who accepts news")]),
-            ("A neighbourhood", areas),
+            ("A neighbourhood", [(f"neighbourhood:{a.id}", a.name) for a in self._areas()]),
             ("Interested in a category", [(f"category:{c}", category_label(c)) for c in CATEGORIES]),
-            ("Signed up to a task", tasks),
-            ("Members of a linked group", groups),
+            ("Signed up to a task", [(f"task:{t.id}", t.title) for t in open_tasks]),
+            ("Members of a linked group", [(f"group:{t.group_chat_id}", t.title) for t in open_tasks if t.group_chat_id]),
         ]
 
     def _open_tasks(self) -> list[Task]:
@@ -252,14 +243,14 @@ class Manage:
         return RedirectResponse(f"/broadcasts/{key}", status_code=303)
 
     def routes(self) -> list[Route]:
-        tasks = self.d.staff_only("tasks")
+        manage = self.d.staff_only("tasks")
         send = self.d.staff_only("broadcast")
         return [
-            Route("/tasks/new", tasks(self.new_task_form), methods=["GET"]),
-            Route("/tasks/new", tasks(self.create_task), methods=["POST"]),
-            Route("/tasks/{id:int}", tasks(self.task_page)),
-            Route("/tasks/{id:int}/edit", tasks(self.edit_task), methods=["POST"]),
-            Route("/tasks/{id:int}/close", tasks(self.close_task), methods=["POST"]),
+            Route("/tasks/new", manage(self.new_task_form), methods=["GET"]),
+            Route("/tasks/new", manage(self.create_task), methods=["POST"]),
+            Route("/tasks/{id:int}", manage(self.task_page)),
+            Route("/tasks/{id:int}/edit", manage(self.edit_task), methods=["POST"]),
+            Route("/tasks/{id:int}/close", manage(self.close_task), methods=["POST"]),
             Route("/broadcasts", send(self.broadcast_list), methods=["GET"]),
             Route("/broadcasts", send(self.send), methods=["POST"]),
             Route("/broadcasts/new", send(self.new_broadcast)),
