@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    JSON,
     Integer,
     String,
     Text,
@@ -107,6 +108,8 @@ class Task(Base):
     category = Column(String(20), nullable=False)
     neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
     place = Column(String(200), nullable=False, default="")
+    # {"fr": {"title": ..., "place": ...}, "ar": {...}}: what citizens of that language see.
+    translations = Column(JSON, nullable=False, default=dict, server_default="{}")
     starts_at = Column(DateTime, nullable=True)
     ends_at = Column(DateTime, nullable=True)
     capacity = Column(Integer, nullable=True)
@@ -342,7 +345,10 @@ class StaffAccount(Base):
     """A municipal staff member who uses the dashboard. Passwords are argon2 hashes."""
 
     __tablename__ = "staff_accounts"
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="ck_staff_role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="ck_staff_role"),
+        CheckConstraint(_in("language", LANGUAGES), name="ck_staff_language"),
+    )
 
     id = Column(Integer, primary_key=True)
     email = Column(String(254), nullable=False, unique=True)
@@ -351,6 +357,7 @@ class StaffAccount(Base):
     active = Column(Boolean, nullable=False, default=True, server_default=true())
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_login_at = Column(DateTime, nullable=True)
+    language = Column(String(5), nullable=False, default="en", server_default="en")
 
 
 class AuditEntry(Base):
@@ -412,6 +419,8 @@ class Broadcast(Base):
     audience = Column(String(20), nullable=False)
     audience_value = Column(String(80), nullable=True)
     text = Column(Text, nullable=False)
+    # {"fr": "...", "ar": "..."}: each citizen gets theirs, the others get `text`.
+    texts = Column(JSON, nullable=False, default=dict, server_default="{}")
     photo = Column(String(200), nullable=True)
     signup_task_id = Column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
     hold_quiet_hours = Column(Boolean, nullable=False, default=True, server_default=true())
