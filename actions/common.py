@@ -44,6 +44,26 @@ def language(tracker: Tracker) -> str:
     return tracker.get_slot("language") or "en"
 
 
+def utter_in(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], response: str, lang: str, **values: Any
+) -> None:
+    """Utter a domain response in `lang` now, before a `language` slot change reaches Rasa.
+
+    Rasa picks a response's variation with the slots it had before this action's
+    events, so a reply that confirms a new language is chosen here instead.
+    """
+    variations = domain.get("responses", {}).get(response) or []
+    chosen = next(
+        (v for v in variations for c in v.get("condition") or [] if c.get("name") == "language" and c.get("value") == lang),
+        next((v for v in variations if not v.get("condition")), None),
+    )
+    if chosen is None:
+        dispatcher.utter_message(response=response, **values)
+        return
+    buttons = [{**b, "title": str(b["title"]).format(**values)} for b in chosen.get("buttons") or []]
+    dispatcher.utter_message(text=str(chosen.get("text", "")).format(**values), buttons=buttons or None)
+
+
 payload = rasa_payload
 
 

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import database, entity_value, language, latest_text, rules, settings
 from bot.models import utcnow
 from bot.i18n import format_when
-from bot.services import notifications, signups, workflow
+from bot.services import notifications, signups, tasks, workflow
 from bot.services.citizens import find_citizen
 from bot.services.when import parse_when
 
@@ -52,7 +52,7 @@ def answer_notice(
 
 
 def _reminder(dispatcher: CollectingDispatcher, session: Any, notice: Any, yes: bool) -> list[EventType]:
-    title = notice.occurrence.task.title
+    title = tasks.title_in(notice.occurrence.task, notice.citizen.language)
     if yes:
         signups.set_attendance(session, notice.citizen_id, notice.occurrence_id, "confirmed")
         dispatcher.utter_message(response="utter_see_you_there", title=title)

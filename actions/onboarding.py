@@ -8,11 +8,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings
+from actions.common import ask_consent, database, entity_value, language, latest_text, payload, settings, utter_in
 from actions.notices import answer_notice
 from actions.reports import submit_report
 from actions.signup_flow import sign_up_and_tell
-from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
+from bot.i18n import LANGUAGE_NAMES
 from bot.models import LANGUAGES
 from bot.services import citizens, privacy
 from bot.services.errors import ConsentRequired, InvalidInput
@@ -139,13 +139,8 @@ class ActionChangeLanguage(Action):
         if saved:
             with database().session() as session:
                 citizens.set_language(session, tracker.sender_id, wanted)
-        name = LANGUAGE_NAMES[wanted]
-        if wanted in SUPPORTED_LANGUAGES:
-            dispatcher.utter_message(response="utter_language_set", language_name=name)
-            return [SlotSet("language", wanted)]
-        response = "utter_language_not_ready" if saved else "utter_language_not_ready_unsaved"
-        dispatcher.utter_message(response=response, language_name=name)
-        return []
+        utter_in(dispatcher, domain, "utter_language_set", wanted, language_name=LANGUAGE_NAMES[wanted])
+        return [SlotSet("language", wanted)]
 
 
 class ActionStopNotifications(Action):

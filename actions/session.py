@@ -8,6 +8,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import database
+from bot.services.languages import LANGUAGES
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.citizens import find_citizen
 
@@ -22,10 +23,19 @@ class ActionSessionStart(Action):
         with database().session() as session:
             citizen = find_citizen(session, tracker.sender_id)
             consented = bool(citizen and citizen.consented_at)
-            lang = citizen.language if citizen and citizen.language in SUPPORTED_LANGUAGES else "en"
+            stored = citizen.language if citizen else None
+        lang = stored if stored in SUPPORTED_LANGUAGES else _detected(tracker) or "en"
         return [
             SessionStarted(),
             SlotSet("consented", consented),
             SlotSet("language", lang),
             ActionExecuted("action_listen"),
         ]
+
+
+def _detected(tracker: Tracker) -> str | None:
+    """The language the channel detected in the message that opens the session (see README)."""
+    metadata = tracker.get_slot("session_started_metadata") or {}
+    block = metadata.get("coprod") if isinstance(metadata, dict) else None
+    found = block.get("language") if isinstance(block, dict) else None
+    return found if found in LANGUAGES else None

@@ -22,9 +22,9 @@ def task_card(dispatcher: CollectingDispatcher, session: Session, task: Task, la
     if task.kind == "group":
         dispatcher.utter_message(
             response="utter_task_card_recurring" if task.recurrence else "utter_task_card_group",
-            title=task.title,
+            title=tasks.title_in(task, lang),
             when=format_when(following.starts_at if following else task.starts_at, lang, settings().timezone),
-            place=task.place,
+            place=tasks.place_in(task, lang),
             spots=following.spots_left if following else 0,
             capacity=task.capacity,
             signup_payload=join,
@@ -32,8 +32,8 @@ def task_card(dispatcher: CollectingDispatcher, session: Session, task: Task, la
     else:
         dispatcher.utter_message(
             response="utter_task_card_collective",
-            title=task.title,
-            place=task.place,
+            title=tasks.title_in(task, lang),
+            place=tasks.place_in(task, lang),
             description=task.description,
             signup_payload=join,
         )
@@ -80,24 +80,26 @@ def sign_up_and_tell(
             when = format_when(first.starts_at if first else None, lang, settings().timezone)
             if joined.series:
                 dispatcher.utter_message(
-                    response="utter_joined_series", title=task.title, when=when, count=len(joined.signups)
+                    response="utter_joined_series", title=tasks.title_in(task, lang), when=when,
+                    count=len(joined.signups),
                 )
             elif first is not None:
                 dispatcher.utter_message(
-                    response="utter_signed_up", title=task.title, when=when, place=task.place
+                    response="utter_signed_up", title=tasks.title_in(task, lang), when=when,
+                    place=tasks.place_in(task, lang),
                 )
             else:
-                dispatcher.utter_message(response="utter_joined_collective", title=task.title)
+                dispatcher.utter_message(response="utter_joined_collective", title=tasks.title_in(task, lang))
     except ChooseOccurrence as choice:
         choose_occurrence(dispatcher, choice, lang)
     except AlreadySignedUp:
         with database().session() as session:
-            title = tasks.get_open_task(session, task_id).title
+            title = tasks.title_in(tasks.get_open_task(session, task_id), lang)
         dispatcher.utter_message(response="utter_already_signed_up", title=title)
     except TaskFull:
         with database().session() as session:
             full = session.get(Task, tasks.parse_task_id(task_id))
-            title, category = full.title, full.category
+            title, category = tasks.title_in(full, lang), full.category
         dispatcher.utter_message(response="utter_task_full", title=title)
         show_tasks(dispatcher, tracker, category, intro=None, exclude=tasks.parse_task_id(task_id))
     except (TaskNotFound, TaskClosed):
@@ -111,7 +113,7 @@ def choose_occurrence(dispatcher: CollectingDispatcher, choice: ChooseOccurrence
     with database().session() as session:
         task = session.get(Task, choice.task_id)
         options = [session.get(Occurrence, key) for key in choice.options]
-        dispatcher.utter_message(response="utter_choose_occurrence", title=task.title)
+        dispatcher.utter_message(response="utter_choose_occurrence", title=tasks.title_in(task, lang))
         dates = [
             {
                 "title": format_when(o.starts_at, lang, settings().timezone),

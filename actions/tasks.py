@@ -99,7 +99,7 @@ class ActionCancelSignup(Action):
         try:
             with database().session() as session:
                 task = signups.cancel_signup(session, tracker.sender_id, task_id)
-                title = task.title
+                title = tasks.title_in(task, language(tracker))
         except NotSignedUp:
             dispatcher.utter_message(response="utter_not_signed_up")
             return [SlotSet("task_id", None)]
@@ -125,9 +125,9 @@ def list_signups(dispatcher: CollectingDispatcher, tracker: Tracker, intro: bool
             starts = signup.occurrence.starts_at if signup.occurrence else None
             dispatcher.utter_message(
                 response="utter_signup_item",
-                title=task.title,
+                title=tasks.title_in(task, lang),
                 when=format_when(starts, lang, settings().timezone) or "-",
-                place=task.place,
+                place=tasks.place_in(task, lang),
                 cancel_payload=payload("cancel_signup", task_id=task.id),
             )
 

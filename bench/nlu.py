@@ -1,4 +1,4 @@
-"""NLU benchmark: the shipped model beside a `rasa init`-default baseline on the held-out set.
+"""NLU benchmark: the shipped model beside a `rasa init`-default baseline, one row per language's held-out set.
 
 Usage: python bench/nlu.py [--model models/coprod.tar.gz]
 The baseline is trained once on the same data/ and cached under models/.
@@ -14,13 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlu.evaluation import Scores, evaluate  # noqa: E402
+from nlu.evaluation import LANGUAGES, Scores, evaluate_languages  # noqa: E402
 
 
 def baseline_model() -> Path:
     """Train (or reuse) the baseline NLU model for the current training data."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")) + [ROOT / "bench" / "baseline_config.yml"]:
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")) + [ROOT / "bench" / "baseline_config.yml"]:
         digest.update(path.read_bytes())
     name = f"baseline-{digest.hexdigest()[:12]}"
     model = ROOT / "models" / f"{name}.tar.gz"
@@ -34,9 +34,9 @@ def baseline_model() -> Path:
     return model
 
 
-def row(name: str, scores: Scores) -> str:
+def row(language: str, name: str, scores: Scores) -> str:
     return (
-        f"| {name} | {scores.intent_accuracy:.3f} | {scores.macro_f1:.3f} | "
+        f"| {language} | {name} | {scores.examples} | {scores.intent_accuracy:.3f} | {scores.macro_f1:.3f} | "
         f"{scores.category_accuracy:.3f} | {scores.p50_ms:.1f} | {scores.p95_ms:.1f} |"
     )
 
@@ -46,16 +46,17 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "coprod.tar.gz"))
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
-    shipped = evaluate(Path(args.model))
-    baseline = evaluate(baseline_model())
-    print(f"Held-out set: {shipped.examples} messages, {shipped.category_examples} with a category")
-    print("| model | intent accuracy | macro-F1 | category accuracy | parse p50 ms | parse p95 ms |")
-    print("|---|---|---|---|---|---|")
-    print(row("shipped (config.yml)", shipped))
-    print(row("baseline (rasa init default)", baseline))
+    shipped = evaluate_languages(Path(args.model))
+    baseline = evaluate_languages(baseline_model())
+    print("| language | model | messages | intent accuracy | macro-F1 | category accuracy | parse p50 ms | parse p95 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for language in LANGUAGES:
+        print(row(language, "shipped (config.yml)", shipped[language]))
+        print(row(language, "baseline (rasa init default)", baseline[language]))
     if args.show_errors:
-        for text, gold, predicted in shipped.errors:
-            print(f"  {gold} -> {predicted}: {text}")
+        for language in LANGUAGES:
+            for text, gold, predicted in shipped[language].errors:
+                print(f"  [{language}] {gold} -> {predicted}: {text}")
     return 0
 
 

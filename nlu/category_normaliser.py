@@ -24,9 +24,16 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-LEXICON = Path(__file__).with_name("category_lexicon.yml")
+from nlu.arabic_normaliser import ARABIC_LETTER, normalise
+
+LEXICON = Path(__file__).with_name("lexicon")
 CATEGORY = "category"
 WEAK_WORDS = {"road", "roads", "light", "lit", "dark", "skip", "planting"}
+# Arabic glues conjunctions, prepositions and the article to the word ("والزبل", "بالضو")
+# and endings after it ("حفرات", "الحديقه"): the lexicon holds bare words.
+ARABIC_PREFIX = r"(?:[وف]?(?:[بكل]|لل)?(?:ال)?)"
+ARABIC_SUFFIX = r"(?:ات|ين|ون|ه|ها|هم|ي)?"
+LATIN_SUFFIX = r"(?:s|es|x)?"
 
 
 @dataclass(frozen=True)
@@ -37,13 +44,27 @@ class Hit:
     weight: float
 
 
+def load_lexicon(folder: Path) -> dict[str, list[str]]:
+    """Every language's word list (`lexicon/<language>.yml`), merged per category."""
+    merged: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.yml")):
+        for category, words in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            merged.setdefault(category, []).extend(str(word) for word in words or [])
+    return merged
+
+
 def compile_lexicon(lexicon: dict[str, list[str]]) -> list[tuple[str, re.Pattern[str], float]]:
+    """Patterns over folded text (see nlu.arabic_normaliser), so spelling variants match too."""
     patterns = []
     for category, words in lexicon.items():
-        for word in words:
-            body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", word.lower()))
+        for word in dict.fromkeys(normalise(w.lower()) for w in words):
+            body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", word))
             weight = 0.5 if word in WEAK_WORDS else 1.0
-            patterns.append((category, re.compile(rf"\b{body}(?:s|es)?\b"), weight))
+            if ARABIC_LETTER.match(word):
+                pattern = rf"(?<!\w){ARABIC_PREFIX}{body}{ARABIC_SUFFIX}(?!\w)"
+            else:
+                pattern = rf"(?<!\w){body}{LATIN_SUFFIX}(?!\w)"
+            patterns.append((category, re.compile(pattern), weight))
     return patterns
 
 
@@ -56,7 +77,7 @@ class CategoryNormaliser(GraphComponent, EntityExtractorMixin):
         return {"lexicon": str(LEXICON)}
 
     def __init__(self, config: dict[str, Any]) -> None:
-        raw = yaml.safe_load(Path(config["lexicon"]).read_text(encoding="utf-8"))
+        raw = load_lexicon(Path(config["lexicon"]))
         self.categories = set(raw)
         self.patterns = compile_lexicon(raw)
 
@@ -74,7 +95,7 @@ class CategoryNormaliser(GraphComponent, EntityExtractorMixin):
         return training_data
 
     def hits(self, text: str, blocked: list[tuple[int, int]]) -> list[Hit]:
-        lowered = text.lower()
+        lowered = normalise(text.lower())
         found = []
         for category, pattern, weight in self.patterns:
             for match in pattern.finditer(lowered):

@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from bot.models import (
     AUDIENCES,
     CATEGORIES,
+    LANGUAGES,
     Broadcast,
     Citizen,
     Contribution,
@@ -28,6 +29,7 @@ from bot.models import (
     Task,
     utcnow,
 )
+from bot.services import tasks
 from bot.services.errors import InvalidInput
 from bot.services.text import clean_text
 
@@ -101,12 +103,17 @@ def start(
     signup_task_id: int | None = None,
     hold_quiet_hours: bool = True,
     progress_chat_id: str | None = None,
+    texts: dict[str, str] | None = None,
 ) -> Broadcast:
-    """Confirm: store the broadcast and one pending delivery per recipient, atomically."""
+    """Confirm: store the broadcast and one pending delivery per recipient, atomically.
+
+    `texts` holds the same message in other languages; a citizen whose language
+    has none gets `text`."""
     audience.check(session)
-    body = clean_text(text) or ""
-    if not body.strip() or len(body) > (MAX_CAPTION if photo else MAX_TEXT):
-        raise InvalidInput("text")
+    body = _message(text, photo)
+    translated = {lang: _message(words, photo) for lang, words in (texts or {}).items() if words and words.strip()}
+    if any(lang not in LANGUAGES for lang in translated):
+        raise InvalidInput("language")
     if signup_task_id is not None and session.get(Task, signup_task_id) is None:
         raise InvalidInput(signup_task_id)
     broadcast = Broadcast(
@@ -114,6 +121,7 @@ def start(
         audience=audience.kind,
         audience_value=audience.value,
         text=body,
+        texts=translated,
         photo=photo,
         signup_task_id=signup_task_id,
         hold_quiet_hours=hold_quiet_hours,
@@ -160,6 +168,7 @@ class Outbound:
     photo: str | None
     signup_task_id: int | None
     signup_title: str | None
+    language: str = "en"
 
 
 def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: bool) -> list[int]:
@@ -178,6 +187,22 @@ def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: b
     if quiet:
         query = query.where(Broadcast.hold_quiet_hours == false())
     return [key for key in session.execute(query).scalars() if key not in exclude][:limit]
+
+
+def _message(text: str, photo: str | None) -> str:
+    body = clean_text(text) or ""
+    if not body.strip() or len(body) > (MAX_CAPTION if photo else MAX_TEXT):
+        raise InvalidInput("text")
+    return body
+
+
+def count_by_language(session: Session, audience: Audience) -> dict[str, int]:
+    """How many recipients read each language: the preview shows who gets which text."""
+    chosen = recipients(audience).subquery()
+    rows = session.execute(
+        select(Citizen.language, func.count()).join(chosen, chosen.c.id == Citizen.id).group_by(Citizen.language)
+    ).all()
+    return {language: number for language, number in rows}
 
 
 def claim(session: Session, delivery_id: int) -> Outbound | None:
@@ -199,10 +224,13 @@ def claim(session: Session, delivery_id: int) -> Outbound | None:
         return None
     broadcast = session.get(Broadcast, delivery.broadcast_id)
     task = session.get(Task, broadcast.signup_task_id) if broadcast.signup_task_id else None
+    language = citizen.language
     return Outbound(
-        delivery.id, broadcast.id, delivery.chat_id, broadcast.text, broadcast.photo,
+        delivery.id, broadcast.id, delivery.chat_id, (broadcast.texts or {}).get(language) or broadcast.text,
+        broadcast.photo,
         task.id if task is not None and task.status == "open" else None,
-        task.title if task is not None else None,
+        tasks.title_in(task, language) if task is not None else None,
+        language,
     )
 
 

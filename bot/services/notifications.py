@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Citizen, Contribution, Notification, Occurrence, Signup, Task, utcnow
+from bot.services import tasks
 from bot.services.timing import QuietHours
 
 logger = logging.getLogger(__name__)
@@ -325,21 +326,22 @@ def claim(session: Session, notice_id: int, now: datetime | None = None) -> Clai
         return None
     if notice.group_chat_id is not None:
         return Claimed(notice.id, notice.kind, notice.group_chat_id, "en", _values(notice), group=True)
-    return Claimed(notice.id, notice.kind, notice.citizen.sender_id, notice.citizen.language, _values(notice))
+    language = notice.citizen.language
+    return Claimed(notice.id, notice.kind, notice.citizen.sender_id, language, _values(notice, language))
 
 
-def _values(notice: Notification) -> dict[str, Any]:
+def _values(notice: Notification, language: str = "en") -> dict[str, Any]:
     values: dict[str, Any] = {"notice": notice.id, **json.loads(notice.detail or "{}")}
     if notice.occurrence is not None:
         values.update(
-            title=notice.occurrence.task.title,
+            title=tasks.title_in(notice.occurrence.task, language),
             starts_at=notice.occurrence.starts_at,
-            place=notice.occurrence.task.place,
+            place=tasks.place_in(notice.occurrence.task, language),
             taken=notice.occurrence.taken,
             capacity=notice.occurrence.capacity or "",
         )
     elif notice.task is not None:
-        values.update(title=notice.task.title)
+        values.update(title=tasks.title_in(notice.task, language))
     if notice.contribution is not None:
         values.update(
             reference=notice.contribution.reference,

@@ -167,3 +167,18 @@ def close_task(session: Session, task_id: object) -> Task:
     task = get_task(session, task_id)
     task.status = "closed"
     return task
+
+
+def title_in(task: Task, language: str) -> str:
+    """The task's title as citizens of `language` see it (the coordinator's words otherwise)."""
+    return _translated(task, language, "title") or task.title
+
+
+def place_in(task: Task, language: str) -> str:
+    return _translated(task, language, "place") or task.place
+
+
+def _translated(task: Task, language: str, field: str) -> str | None:
+    texts = (task.translations or {}).get(language)
+    value = texts.get(field) if isinstance(texts, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -27,7 +27,7 @@ from bot.i18n import channel_text
 from bot.models import utcnow
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.scheduler import Delivery
-from bot.services import buttons, citizens, inbox
+from bot.services import buttons, citizens, inbox, languages
 from bot.telegram import media
 from bot.telegram.replies import Outgoing, merge
 from bot.telegram.sending import outcome_of
@@ -130,7 +130,11 @@ class Bridge:
                     return None
                 meta = fetched
                 self._save(job.item_id, meta)
-            meta.setdefault("coprod", {})["message_key"] = f"inbox:{job.item_id}"
+            coprod = meta.setdefault("coprod", {})
+            coprod["message_key"] = f"inbox:{job.item_id}"
+            detected = languages.detect(job.text, coprod.get("app_language"))
+            if detected:
+                coprod["language"] = detected
             try:
                 replies = await self.rasa.send(job.sender, job.text, meta)
             except RasaUnavailable as exc:

@@ -174,7 +174,7 @@ class Broadcaster:
             job = broadcasts.claim(session, delivery_id)
             if job is None or job.signup_task_id is None:
                 return (job, None) if job else None
-            title = coordinator_text("broadcast.signup_button", title=job.signup_title)[:64]
+            title = coordinator_text("broadcast.signup_button", job.language, title=job.signup_title)[:64]
             (token,) = buttons.issue(session, job.chat_id, [(title, rasa_payload("sign_up", task_id=job.signup_task_id))])
             return job, InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=token)]])
 

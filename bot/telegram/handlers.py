@@ -45,6 +45,15 @@ def _ids(update: Update) -> tuple[str, str]:
     return str(update.effective_user.id), str(update.effective_chat.id)
 
 
+def _app_language(update: Update, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The language the citizen's Telegram app is set to: a hint for a first conversation."""
+    meta = dict(meta or {})
+    code = update.effective_user.language_code if update.effective_user else None
+    if code:
+        meta["coprod"] = {**meta.get("coprod", {}), "app_language": code[:10]}
+    return meta
+
+
 def deep_link_payload(argument: str) -> str | None:
     """`task_12` from t.me/<bot>?start=task_12 becomes the task's card."""
     kind, _, value = argument.partition("_")
@@ -99,7 +108,7 @@ class Handlers:
             await self.coordinator.command(sender, chat, name, context.args or [])
             return
         key = f"tg:{update.update_id}"
-        await self.bridge.receive(Incoming(key, sender, chat, COMMANDS[name], {}))
+        await self.bridge.receive(Incoming(key, sender, chat, COMMANDS[name], _app_language(update)))
         if name == "start" and context.args:
             payload = deep_link_payload(context.args[0])
             if payload:
@@ -130,7 +139,8 @@ class Handlers:
         sender, chat = _ids(update)
         if await self.coordinator.text(sender, chat, update.effective_message.text):
             return
-        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, update.effective_message.text, {}))
+        text = update.effective_message.text
+        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, _app_language(update)))
 
     async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
@@ -143,7 +153,7 @@ class Handlers:
             meta["coprod"] = {"location": location}
         text = message.caption or START_REPORT
         group = f"album:{chat}:{message.media_group_id}" if message.media_group_id else None
-        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, meta, group))
+        await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, _app_language(update, meta), group))
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)

@@ -1,0 +1,169 @@
+"""Arabic spelling variants folded before featurisation, and the citizen's own text put back after.
+
+Residents type the same word many ways: with or without hamza (أ/إ/آ/ا), taa
+marbuta as ه, alef maqsura as ي, with harakat or tatweel, digits as ٣ or 3,
+letters held down ("شكراااا"). Folding them gives the featurisers one
+spelling per word. No maintained library does this offset-preserving fold,
+so it is a short table, tested in tests/test_arabic_normaliser.py.
+
+Entities are extracted on the folded text; `RestoreOriginalText` maps their
+offsets back so an address reads as the citizen wrote it ("المدرسة", not
+"المدرسه").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+ORIGINAL_TEXT = "coprod_original_text"
+ORIGINS = "coprod_text_origins"
+
+FOLD = {
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
+    "ؤ": "و", "ئ": "ي", "ى": "ي", "ی": "ي",
+    "ة": "ه", "ک": "ك",
+    "؟": "?", "،": ",", "؛": ";",
+    **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+    **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic digits
+}
+# Harakat, superscript alef, Quranic marks and tatweel carry no meaning for us.
+DROP = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+
+
+@dataclass(frozen=True)
+class Folded:
+    text: str
+    origins: list[int]  # for each folded character, its index in the original
+
+
+def fold(text: str) -> Folded:
+    """Fold spelling variants; `origins` maps each output character back to the input."""
+    out: list[str] = []
+    origins: list[int] = []
+    run_char, run_length = "", 0
+    for index, char in enumerate(text):
+        if DROP.match(char):
+            continue
+        char = FOLD.get(char, char)
+        run_length = run_length + 1 if char == run_char else 1
+        run_char = char
+        # A letter held down ("شكراااا", "merciiii"): one of it in Arabic script, two in Latin.
+        if run_length >= 3 and char.isalpha():
+            if run_length == 3 and ARABIC_LETTER.match(char):
+                out.pop()
+                origins.pop()
+            continue
+        out.append(char)
+        origins.append(index)
+    return Folded("".join(out), origins)
+
+
+def normalise(text: str) -> str:
+    return fold(text).text
+
+
+def _fold_span(origins: list[int], start: int, end: int) -> tuple[int, int]:
+    """An [start, end) span of the original text, in folded offsets."""
+    new_start = next((i for i, o in enumerate(origins) if o >= start), len(origins))
+    new_end = sum(1 for o in origins if o < end)
+    return new_start, max(new_start, new_end)
+
+
+def unfold_span(origins: list[int], start: int, end: int) -> tuple[int, int]:
+    """A folded [start, end) span, in the original text's offsets."""
+    if not origins or start >= end:
+        return start, end
+    return origins[min(start, len(origins) - 1)], origins[min(end, len(origins)) - 1] + 1
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class ArabicNormaliser(GraphComponent):
+    """First in the pipeline: every later component sees folded text."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ArabicNormaliser":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            text = example.get(TEXT)
+            if not text:
+                continue
+            folded = fold(text)
+            if folded.text == text:
+                continue
+            for entity in example.get(ENTITIES) or []:
+                if ENTITY_ATTRIBUTE_START in entity:
+                    entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END] = _fold_span(
+                        folded.origins, entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
+                    )
+            example.set(TEXT, folded.text)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            folded = fold(text)
+            if folded.text != text:
+                message.set(ORIGINAL_TEXT, text)
+                message.set(ORIGINS, folded.origins)
+                message.set(TEXT, folded.text)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class RestoreOriginalText(GraphComponent, EntityExtractorMixin):
+    """After extraction: the citizen's own text and spans, so addresses read as they were written."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RestoreOriginalText":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            original = message.get(ORIGINAL_TEXT)
+            origins = message.get(ORIGINS)
+            if original is None or origins is None:
+                continue
+            folded_text = message.get(TEXT) or ""
+            entities = []
+            for entity in message.get(ENTITIES, []):
+                entity = dict(entity)
+                if ENTITY_ATTRIBUTE_START in entity and ENTITY_ATTRIBUTE_END in entity:
+                    start, end = entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
+                    spelled = folded_text[start:end]
+                    entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END] = unfold_span(origins, start, end)
+                    if entity.get("value") == spelled:  # not a synonym's canonical value
+                        entity["value"] = original[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]
+                entities.append(entity)
+            message.set(ENTITIES, entities, add_to_output=True)
+            message.set(TEXT, original)
+        return messages
