@@ -27,6 +27,7 @@ from bot.models import CATEGORIES
 from bot.services import contributions, signups, tasks
 from bot.services.contributions import ContributionInput, PhotoInput, valid_coordinates
 from bot.services.errors import ConsentRequired, ServiceError
+from bot.services.places import whole_place
 from bot.services.privacy import delete_files
 from bot.services.text import clean_text
 
@@ -47,6 +48,17 @@ def _photos_in(tracker: Tracker) -> list[dict[str, str]]:
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             found.append({"path": item["path"], "mime_type": str(item.get("mime_type", "image/jpeg"))})
     return found
+
+
+def _address_in(tracker: Tracker) -> str | None:
+    """The place the citizen named, whole (the NLU may stop after "behind")."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == "address" and isinstance(entity.get("start"), int) and isinstance(entity.get("end"), int):
+            return whole_place(text, entity["start"], entity["end"])[:300] or None
+    found = entity_value(tracker, "address")
+    return str(found) if found else None
 
 
 def _location_in(tracker: Tracker) -> dict[str, Any] | None:
@@ -112,7 +124,7 @@ class ValidateReportForm(LeavableForm):
     ) -> dict[str, Any]:
         current = tracker.get_slot("location") or {}
         shared = _location_in(tracker)
-        address = entity_value(tracker, "address")
+        address = _address_in(tracker)
         if shared:
             return {"location": {**current, **shared}}
         if address and not current:
