@@ -34,7 +34,7 @@ def task_card(dispatcher: CollectingDispatcher, session: Session, task: Task, la
             response="utter_task_card_collective",
             title=tasks.title_in(task, lang),
             place=tasks.place_in(task, lang),
-            description=task.description,
+            description=tasks.description_in(task, lang),
             signup_payload=join,
         )
 

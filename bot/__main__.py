@@ -48,11 +48,13 @@ def _db(args: argparse.Namespace) -> int:
 
 def _seed(args: argparse.Namespace) -> int:
     from bot.db import get_database
-    from bot.services.demo import seed_demo
+    from bot.services.demo import seed_demo, seed_demo_reports
 
     settings = load_settings()
     with get_database(settings.database_url).session() as session:
         created = seed_demo(session, settings.neighbourhoods)
+        if created:
+            seed_demo_reports(session, settings.media_dir, settings.max_photo_bytes)
     print("demo city loaded" if created else "database already has tasks; demo not loaded")
     return 0
 

@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from bot.models import CATEGORIES, TASK_KINDS, Task, utcnow
+from bot.models import CATEGORIES, LANGUAGES, TASK_KINDS, Task, utcnow
 from bot.services import occurrences
 from bot.services.errors import InvalidInput, TaskClosed, TaskNotFound
 from bot.services.text import fold
@@ -130,6 +130,7 @@ def create_task(
     reminder_minutes: list[int] | None = None,
     feedback_delay_minutes: int = 60,
     tz: ZoneInfo = ZoneInfo("UTC"),
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> Task:
     """A new task with its first sessions. Group tasks need a schedule and a capacity."""
     if kind not in TASK_KINDS or category not in CATEGORIES or not title.strip():
@@ -156,6 +157,7 @@ def create_task(
         recurrence=occurrences.validate_rule(recurrence) if recurrence else None,
         reminder_offsets=",".join(str(minutes) for minutes in sorted(set(offsets), reverse=True)),
         feedback_delay_minutes=feedback_delay_minutes,
+        translations=clean_translations(translations),
     )
     session.add(task)
     session.flush()
@@ -169,6 +171,26 @@ def close_task(session: Session, task_id: object) -> Task:
     return task
 
 
+TRANSLATABLE = {"title": 120, "place": 200, "description": 2000}
+
+
+def clean_translations(translations: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:
+    """Only known languages and fields, trimmed; an empty field falls back to the original."""
+    cleaned: dict[str, dict[str, str]] = {}
+    for language, fields in (translations or {}).items():
+        if language not in LANGUAGES or not isinstance(fields, dict):
+            raise InvalidInput(language)
+        kept = {}
+        for name, value in fields.items():
+            if name not in TRANSLATABLE or not isinstance(value, str) or len(value.strip()) > TRANSLATABLE[name]:
+                raise InvalidInput(name)
+            if value.strip():
+                kept[name] = value.strip()
+        if kept:
+            cleaned[language] = kept
+    return cleaned
+
+
 def title_in(task: Task, language: str) -> str:
     """The task's title as citizens of `language` see it (the coordinator's words otherwise)."""
     return _translated(task, language, "title") or task.title
@@ -176,6 +198,10 @@ def title_in(task: Task, language: str) -> str:
 
 def place_in(task: Task, language: str) -> str:
     return _translated(task, language, "place") or task.place
+
+
+def description_in(task: Task, language: str) -> str:
+    return _translated(task, language, "description") or task.description
 
 
 def _translated(task: Task, language: str, field: str) -> str | None:
