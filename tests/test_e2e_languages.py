@@ -1,0 +1,223 @@
+"""Arabic, Darija and French end to end: real Rasa, action server and bridge against the fake Bot API.
+
+Each reply is checked against the catalogue of the citizen's language (domain.yml's
+variations, the gettext catalogues), so a reply that falls back to English fails.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from bot.db import Database
+from bot.i18n import notice_text
+from bot.models import Contribution, Notification, Signup, utcnow
+from bot.services import citizens
+from tests.fake_telegram import FakeTelegram
+from tests.processes import Assistant, BridgeProcess
+from tests.test_e2e_telegram import Chat, bridge_env, db_media
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+ARABIC = re.compile("[\u0621-\u064a]")
+LATIN = re.compile("[A-Za-z]")
+Call = dict[str, Any]
+
+
+@lru_cache(maxsize=None)
+def _responses() -> dict[str, list[dict[str, Any]]]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+
+
+def said(response: str, language: str) -> str:
+    """The fixed opening words of a response in one language (up to its first placeholder)."""
+    for variation in _responses()[response]:
+        conditions = variation.get("condition") or []
+        value = next((c["value"] for c in conditions if c.get("name") == "language"), "en")
+        if value == language:
+            opening = variation["text"].split("{")[0].strip()
+            return opening[:24]
+    raise AssertionError(f"{response} has no {language} variation")
+
+
+def text_of(call: Call) -> str:
+    return call["params"].get("text") or call["params"].get("caption") or ""
+
+
+def titles(call: Call) -> list[str]:
+    markup = call["params"].get("reply_markup") or {}
+    return [key["text"] for row in markup.get("inline_keyboard", []) for key in row]
+
+
+def mostly_arabic(text: str) -> bool:
+    return len(ARABIC.findall(text)) > 2 * len(LATIN.findall(text))
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram(rate_limits=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bridge(assistant: Assistant, fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
+    process = BridgeProcess(tmp_path_factory.mktemp("bridge-languages"), bridge_env(assistant, fake))
+    process.start()
+    try:
+        fake.wait_for(lambda c: c["method"] == "getUpdates", timeout=60)
+    except AssertionError:
+        pytest.fail(process.log())
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def db(assistant: Assistant) -> Iterator[Database]:
+    database = Database(assistant.env["DATABASE_URL"])
+    yield database
+    database.dispose()
+
+
+class Citizen(Chat):
+    """A chat whose every reply must be in `language`."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, language: str, app_language: str = "en") -> None:
+        self.fake, self.user_id, self.language = fake, user_id, language
+        fake.add_user(user_id, language_code=app_language)
+        self.seen: list[Call] = []
+
+    def reply(self, start: int, contains: str = "", timeout: float = 60) -> Call:
+        call = super().reply(start, contains, timeout)
+        self.seen.append(call)
+        return call
+
+    def press_nth(self, message: Call, index: int, contains: str = "") -> Call:
+        start = self.mark()
+        keys = [key for row in message["params"]["reply_markup"]["inline_keyboard"] for key in row]
+        self.fake.push_callback(self.user_id, message["result"], keys[index]["callback_data"])
+        return self.reply(start, contains)
+
+    def says(self, response: str) -> str:
+        return said(response, self.language)
+
+
+def test_a_citizen_does_everything_in_arabic(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    chat = Citizen(fake, 6101, "ar")  # the app is in English: the first message decides
+    notice = chat.say("السلام عليكم", chat.says("utter_privacy_notice"))
+    areas = chat.press_nth(notice, 0, chat.says("utter_ask_neighbourhood"))
+    chat.press(areas, "Riverside", chat.says("utter_neighbourhood_set"))
+
+    cards = chat.say("/tasks", "دورية أمن ليلية")
+    joined = chat.press(cards, "دورية أمن ليلية", chat.says("utter_signed_up"))
+    assert "نلتقي عند الجسر" in text_of(joined)
+
+    photo = fake.add_file(b"\xff\xd8 arabic photo")
+    start = chat.mark()
+    fake.push_message(6101, photo_file_ids=[photo], caption="كاين الزبل بزاف ورا الجامع")
+    chat.reply(start)
+    summary = chat.say("", chat.says("utter_report_summary"), location=(35.9311, 0.0892))
+    saved = chat.press_nth(summary, 0, chat.says("utter_report_saved"))
+    reference = re.search(r"R-\d+", text_of(saved)).group()
+    assert "\u2068" + reference + "\u2069" in text_of(saved), "the reference is isolated inside Arabic text"
+
+    mine = chat.say("/myreports", reference)
+    assert mostly_arabic(text_of(mine))
+
+    rating = chat.say("نحب نعطي رايي على الخدمة", chat.says("utter_ask_rating"))
+    comment = chat.press(rating, "4", chat.says("utter_ask_feedback_comment"))
+    chat.press_nth(comment, 0, chat.says("utter_feedback_saved"))
+
+    confirm = chat.say("/deleteme", chat.says("utter_ask_erase"))
+    chat.press_nth(confirm, 0, chat.says("utter_erased"))
+
+    for call in chat.seen:
+        assert mostly_arabic(text_of(call)), text_of(call)
+        assert all(mostly_arabic(title) or not LATIN.search(title) for title in titles(call) if title != "Riverside"), titles(call)
+    with db.session() as session:
+        assert citizens.find_citizen(session, "6101") is None
+        report = session.query(Contribution).filter(Contribution.category == "waste").order_by(Contribution.id.desc()).first()
+        assert report.description is None, "erased with the citizen"
+
+
+def test_a_citizen_does_everything_in_french(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    chat = Citizen(fake, 6102, "fr", app_language="fr")
+    notice = chat.say("Bonjour", chat.says("utter_privacy_notice"))
+    areas = chat.press_nth(notice, 0, chat.says("utter_ask_neighbourhood"))
+    chat.press(areas, "Hillcrest", chat.says("utter_neighbourhood_set"))
+
+    cards = chat.say("/tasks", "Nettoyage du samedi")
+    chat.press(cards, "Nettoyage du samedi", chat.says("utter_signed_up"))
+
+    photo = fake.add_file(b"\xff\xd8 french photo")
+    start = chat.mark()
+    fake.push_message(6102, photo_file_ids=[photo], caption="le lampadaire est cassé devant la mosquée")
+    chat.reply(start)
+    summary = chat.say("", chat.says("utter_report_summary"), location=(35.93, 0.09))
+    saved = chat.press_nth(summary, 0, chat.says("utter_report_saved"))
+    reference = re.search(r"R-\d+", text_of(saved)).group()
+    chat.say("où en sont mes signalements ?", reference)
+
+    rating = chat.say("je voudrais donner mon avis", chat.says("utter_ask_rating"))
+    comment = chat.press(rating, "5", chat.says("utter_ask_feedback_comment"))
+    chat.press_nth(comment, 0, chat.says("utter_feedback_saved"))
+
+    confirm = chat.say("/deleteme", chat.says("utter_ask_erase"))
+    chat.press_nth(confirm, 0, chat.says("utter_erased"))
+    with db.session() as session:
+        assert citizens.find_citizen(session, "6102") is None
+        with_photo = session.query(Contribution).filter(Contribution.category == "lighting").order_by(Contribution.id.desc()).first()
+        assert with_photo is not None and not with_photo.photos, "photos erased with the citizen"
+
+
+def test_arabizi_starts_a_waste_report(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    chat = Citizen(fake, 6103, "ar")
+    notice = chat.say("salam", "")
+    chat.press_nth(notice, 0, chat.says("utter_ask_neighbourhood"))
+    asked = chat.say("kayen zbel bzaf 9odam l'école", "")
+    assert mostly_arabic(text_of(asked)), text_of(asked)
+    summary = chat.say("la", chat.says("utter_report_summary"))
+    assert "9odam l'école" in text_of(summary), "the place is kept whole"
+    chat.press_nth(summary, 0, chat.says("utter_report_saved"))
+    with db.session() as session:
+        citizen = citizens.find_citizen(session, "6103")
+        report = session.query(Contribution).filter_by(citizen_id=citizen.id).one()
+        assert report.category == "waste"
+
+
+def test_switching_language_mid_conversation_changes_every_later_message(
+    fake: FakeTelegram, bridge: BridgeProcess, db: Database
+) -> None:
+    chat = Citizen(fake, 6104, "en")
+    notice = chat.say("/start", said("utter_privacy_notice", "en"))
+    areas = chat.press_nth(notice, 0, said("utter_ask_neighbourhood", "en"))
+    chat.press(areas, "Hillcrest", said("utter_neighbourhood_set", "en"))
+    cards = chat.say("/tasks", "Saturday clean-up")
+    chat.press(cards, "Join: Saturday clean-up", said("utter_signed_up", "en"))
+
+    chat.say("je préfère parler en français", said("utter_language_set", "fr"))
+    chat.say("kayen 7ofra kbira f triq", said("utter_ask_location", "fr"))  # mixed input: still French
+    chat.say("/tasks", said("utter_tasks_intro", "fr"))
+    choices = chat.say("/language", said("utter_ask_language", "fr"))
+    chat.press(choices, "العربية", said("utter_language_set", "ar"))
+    with db.session() as session:
+        citizen = citizens.find_citizen(session, "6104")
+        assert citizen.language == "ar"
+        reminder = (
+            session.query(Notification)
+            .filter_by(citizen_id=citizen.id, kind="reminder")
+            .order_by(Notification.due_at)
+            .first()
+        )
+        reminder.due_at = utcnow()
+    start = chat.mark()
+    expected = notice_text("reminder", "ar", title="X", when="", place="").split("X")[0]
+    arrived = chat.reply(start, "تنظيف يوم السبت", timeout=30)
+    assert text_of(arrived).startswith(expected), text_of(arrived)
+    assert all(mostly_arabic(title) for title in titles(arrived)), titles(arrived)
+    with db.session() as session:
+        assert session.query(Signup).filter_by(citizen_id=citizen.id).count() == 1
+    assert Path(db_media(db)).exists()
