@@ -66,6 +66,7 @@ class Bridge:
         self._told_unavailable: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._chat_pace: dict[str, AsyncLimiter] = {}
+        self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
 
     # incoming -------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class Bridge:
             detected = languages.detect(job.text, coprod.get("app_language"))
             if detected:
                 coprod["language"] = detected
+                self._guessed[job.sender] = detected
             try:
                 replies = await self.rasa.send(job.sender, job.text, meta)
             except RasaUnavailable as exc:
@@ -347,9 +349,10 @@ class Bridge:
             logger.warning("could not show a preview in chat %s: %s", chat_id, exc)
 
     def language_of(self, sender: str) -> str:
+        """The stored language; for someone who has not consented, the one their messages suggest."""
         with self.db.session() as session:
             citizen = citizens.find_citizen(session, sender)
-            return citizen.language if citizen else "en"
+            return citizen.language if citizen else self._guessed.get(sender, "en")
 
     async def close(self) -> None:
         for task in list(self._tasks):
