@@ -5,9 +5,11 @@ Buttons are shown numbered; typing the number presses the button.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.services.languages import detect
 
 
 def render(replies: list[dict]) -> list[dict]:
@@ -33,7 +35,9 @@ async def chat(rasa_url: str, sender_id: str | None = None) -> None:
         text = "/greet"
         while True:
             try:
-                replies = await client.send(sender, text)
+                # The terminal's locale (LANG) stands in for Telegram's app language.
+                language = detect(text, os.environ.get("LANG"))
+                replies = await client.send(sender, text, {"coprod": {"language": language}} if language else None)
             except RasaUnavailable as exc:
                 print(f"(the assistant is not reachable yet: {exc}; is `make run` running?)")
                 replies = []

@@ -95,3 +95,40 @@ def test_staff_resolve_a_report_in_the_browser_and_the_citizen_is_told(dashboard
         timeout=30,
     )
     assert "has been fixed" in told["params"]["text"]
+
+
+def test_an_arabic_staff_member_gets_the_dashboard_right_to_left(dashboard: tuple[str, Town, FakeTelegram]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, town, _ = dashboard
+    with town.db.session() as session:
+        account = staff.add(session, "arabic@city.example", PASSWORD, "staff")
+        staff.set_language(session, account.id, "ar")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="ar-DZ")
+        page.route("https://unpkg.com/**", lambda route: route.abort())
+        page.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+        page.goto(f"{url}/queue")
+        assert "/login" in page.url
+        assert page.evaluate("document.documentElement.dir") == "rtl", "the login page follows Accept-Language"
+        page.fill("input[name=email]", "arabic@city.example")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/login'] button")
+        page.wait_for_url(f"{url}/queue")
+        assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+        assert "المساهمات" in page.inner_text("h1") and "3" in page.inner_text("h1")
+        # Mirrored: the first column and the first filter sit on the right.
+        first, last = page.locator("thead th").first.bounding_box(), page.locator("thead th").last.bounding_box()
+        assert first["x"] > last["x"]
+        filters = page.locator("form.filters label")
+        assert filters.first.bounding_box()["x"] > filters.nth(1).bounding_box()["x"]
+        assert page.locator("thead th").first.evaluate("th => getComputedStyle(th).textAlign") == "start"
+        page.screenshot(path=str(ARTIFACTS / "queue_ar.png"), full_page=True)
+        page.locator("tbody tr a", has_text="R-").first.click()
+        page.wait_for_url("**/contributions/**")
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        assert "متابعة المعالجة" in page.inner_text("main")
+        page.screenshot(path=str(ARTIFACTS / "detail_ar.png"), full_page=True)
+        browser.close()

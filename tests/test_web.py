@@ -357,3 +357,204 @@ def test_the_task_page_shows_attendance_per_session(site: TestClient, db: Databa
     login(site, "coordinator")
     row = re.search(r"<tr><td>[^<]+</td><td>3</td><td>2</td>\s*<td>1</td><td></td><td>1</td></tr>", site.get(f"/tasks/{key}").text)
     assert row, "3 signed up, 2 places left, 1 confirmed, 1 absent"
+
+
+# languages: Arabic (right to left), French, English ----------------------------
+
+LOCALE = Path(__file__).parents[1] / "bot" / "locale"
+
+
+def speak(db: Database, role: str, language: str) -> None:
+    from bot.models import StaffAccount
+
+    with db.session() as session:
+        account = session.query(StaffAccount).filter_by(email=f"{role}@city.example").one()
+        staff.set_language(session, account.id, language)
+
+
+def test_a_french_account_reads_the_queue_in_french_with_french_dates(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    from bot.i18n import category_label, format_when
+
+    speak(db, "staff", "fr")
+    login(site)
+    page = site.get("/queue")
+    assert '<html lang="fr" dir="ltr">' in page.text and page.headers["content-language"] == "fr"
+    assert "File d'examen" in page.text and "Filtrer" in page.text and "2 à examiner" in page.text
+    assert "Review queue" not in page.text and "Log out" not in page.text
+    with db.session() as session:
+        item = session.get(Contribution, reports["lamp"])
+        received = format_when(item.created_at, "fr", "UTC")
+    assert received in page.text and category_label("lighting", "fr") in page.text
+    assert "Lieu :" in site.get(f"/contributions/{reports['lamp']}").text
+
+
+def test_an_arabic_account_gets_a_right_to_left_page_in_arabic(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    speak(db, "coordinator", "ar")
+    login(site, "coordinator")
+    page = site.get("/queue").text
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "قائمة المراجعة" in page and "تصفية" in page and "تسجيل الخروج" in page
+    assert "text-align: start" in page and "text-align: left" not in page and "margin-left" not in page
+    assert 'dir="rtl"' in site.get(f"/contributions/{reports['lamp']}").text
+    assert "المهام" in site.get("/tasks").text
+    missing = site.get("/contributions/999999")
+    assert missing.status_code == 404 and "هذه المساهمة غير موجودة." in missing.text
+
+
+def test_the_switcher_stores_the_language_on_the_account_and_audits_it(site: TestClient, db: Database) -> None:
+    from bot.models import StaffAccount
+
+    login(site)
+    page = site.get("/queue").text
+    assert all(f'value="{code}"' in page and name in page for code, name in
+               [("ar", "العربية"), ("fr", "Français"), ("en", "English")])
+    assert site.post("/language", data={"language": "fr", "next": "/queue"}).status_code == 403
+    token = csrf(site, "/queue")
+    assert site.post("/language", data={"language": "de", "csrf": token}).status_code == 400
+    moved = site.post("/language", data={"language": "ar", "next": "/queue?status=new", "csrf": token}, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/queue?status=new"
+    assert 'dir="rtl"' in site.get("/queue").text
+    away = site.post("/language", data={"language": "fr", "next": "//evil.example/", "csrf": token}, follow_redirects=False)
+    assert away.headers["location"] == "/queue"
+    with db.session() as session:
+        assert session.query(StaffAccount).filter_by(email="staff@city.example").one().language == "fr"
+        changes = [(e.before, e.after) for e in session.query(AuditEntry).filter_by(action="staff.language").order_by(AuditEntry.id)]
+    assert [(json.loads(before)["language"], json.loads(after)["language"]) for before, after in changes] == [("en", "ar"), ("ar", "fr")]
+    site.cookies.clear()
+    login(site)
+    assert '<html lang="fr"' in site.get("/queue").text, "the language stays with the account"
+
+
+def test_set_language_refuses_unknown_codes_and_accounts(db: Database) -> None:
+    from bot.services.errors import InvalidInput
+
+    with db.session() as session:
+        account = staff.add(session, "someone@city.example", PASSWORD, "staff")
+        assert staff.set_language(session, account.id, "ar") == "en"
+        for bad in ("de", "", "AR", "ar-DZ"):
+            with pytest.raises(InvalidInput):
+                staff.set_language(session, account.id, bad)
+        with pytest.raises(InvalidInput):
+            staff.set_language(session, 999_999, "fr")
+        assert account.language == "ar"
+
+
+def test_the_login_page_follows_accept_language_and_the_switch(site: TestClient) -> None:
+    assert '<html lang="en" dir="ltr">' in site.get("/login").text
+    french = site.get("/login", headers={"Accept-Language": "de-DE,fr-FR;q=0.9,en;q=0.5"}).text
+    assert '<html lang="fr" dir="ltr">' in french and "Mot de passe" in french
+    arabic = site.get("/login", headers={"Accept-Language": "ar-DZ,ar;q=0.9,fr;q=0.8"}).text
+    assert '<html lang="ar" dir="rtl">' in arabic and "كلمة المرور" in arabic
+    assert '<html lang="en"' in site.get("/login", headers={"Accept-Language": "de, fr;q=0"}).text
+    chosen = site.get("/login?lang=ar", headers={"Accept-Language": "fr"})
+    assert 'dir="rtl"' in chosen.text and "coprod_lang=ar" in chosen.headers["set-cookie"]
+    assert 'dir="rtl"' in site.get("/login", headers={"Accept-Language": "fr"}).text, "the cookie wins over the header"
+    token = csrf(site)
+    assert site.post("/language", data={"language": "xx", "csrf": token}).status_code == 400
+    switched = site.post("/language", data={"language": "fr", "next": "/login", "csrf": token}, follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == "/login"
+    page = site.get("/login").text
+    assert '<html lang="fr"' in page and "Se connecter" in page
+    refused = site.post("/login", data={"email": "staff@city.example", "password": "guess", "csrf": token})
+    assert refused.status_code == 401 and "Adresse e-mail ou mot de passe incorrect." in refused.text
+
+
+def test_exports_keep_english_column_names_in_every_language(site: TestClient, reports: dict[str, int], db: Database) -> None:
+    headers, keys = set(), set()
+    for language in ("en", "fr", "ar"):
+        speak(db, "admin", language)
+        login(site, "admin")
+        assert f'lang="{language}"' in site.get("/queue").text
+        text = site.get("/export/contributions.csv").text
+        headers.add(text.splitlines()[0])
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert {row["category"] for row in rows} == {"lighting", "waste"} and {row["status"] for row in rows} == {"new"}
+        geo = site.get("/export/contributions.geojson").json()
+        keys.add(tuple(sorted(geo["features"][0]["properties"])))
+    assert len(headers) == 1 and headers.pop().startswith("reference,status,category,neighbourhood,created_at")
+    assert len(keys) == 1
+
+
+def test_open311_services_in_the_requested_locale(site: TestClient, reports: dict[str, int]) -> None:
+    from bot.i18n import category_label
+
+    def names(query: str) -> dict[str, tuple[str, str]]:
+        response = site.get(f"/open311/v2/services.json{query}")
+        return {s["service_code"]: (s["service_name"], s["description"]) for s in response.json()}
+
+    for query, language in [("", "en"), ("?locale=en", "en"), ("?locale=fr", "fr"), ("?locale=ar", "ar"),
+                            ("?locale=fr_DZ", "fr"), ("?locale=ar-DZ", "ar"), ("?locale=de", "en"), ("?locale=", "en")]:
+        expected = {code: (category_label(code, language),) * 2 for code in ("lighting", "waste", "roads")}
+        found = names(query)
+        assert {code: found[code] for code in expected} == expected, query
+    assert site.get("/open311/v2/services.json?locale=ar").headers["content-language"] == "ar"
+    xml = ElementTree.fromstring(site.get("/open311/v2/services.xml?locale=fr").content)
+    lamp = next(s for s in xml.findall("service") if s.find("service_code").text == "lighting")
+    assert lamp.find("service_name").text == category_label("lighting", "fr")
+    found = site.get("/open311/v2/requests.json?service_code=lighting&locale=ar").json()
+    assert found[0]["service_name"] == category_label("lighting", "ar") and found[0]["status"] == "open"
+
+
+def test_every_dashboard_message_is_translated_and_the_template_is_current(tmp_path: Path) -> None:
+    from babel.messages.frontend import CommandLineInterface
+    from babel.messages.pofile import read_po
+
+    def catalogue(path: Path, language: str | None = None):  # type: ignore[no-untyped-def]
+        with path.open("rb") as source:
+            return read_po(source, locale=language)
+
+    def ids(found) -> set[object]:  # type: ignore[no-untyped-def]
+        return {message.id for message in found if message.id}
+
+    root = Path(__file__).parents[1]
+    fresh = tmp_path / "dashboard.pot"
+    CommandLineInterface().run([
+        "pybabel", "-q", "extract", "-F", str(root / "bot" / "web" / "babel.cfg"), "-k", "N_", "--no-location",
+        "--sort-output", "-o", str(fresh), str(root / "bot" / "web"),
+    ])
+    template = catalogue(LOCALE / "dashboard.pot")
+    assert ids(catalogue(fresh)) == ids(template), "bot/locale/dashboard.pot is stale: re-extract (see bot/web/babel.cfg)"
+    assert len(ids(template)) > 150
+    for language in ("fr", "ar"):
+        found = catalogue(LOCALE / language / "LC_MESSAGES" / "dashboard.po", language)
+        assert ids(found) == ids(template), language
+        for message in found:
+            if not message.id:
+                continue
+            forms = message.string if isinstance(message.string, tuple) else (message.string,)
+            assert all(form.strip() for form in forms) and len(forms) == (found.num_plurals if message.pluralizable else 1), (language, message.id)
+            assert not message.fuzzy, (language, message.id)
+        assert [(m.id, errors) for m, errors in found.check()] == [], language
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "en"])
+def test_every_page_renders_in_every_language(site: TestClient, reports: dict[str, int], db: Database, language: str) -> None:
+    from bot.services import citizens, feedback
+
+    from tests.conftest import make_group_task
+
+    with db.session() as session:
+        citizens.set_neighbourhood(session, "4242", "Riverside")
+        feedback.record_feedback(session, "4242", 5, None)
+    task = make_group_task(db)
+    speak(db, "admin", language)
+    login(site, "admin")
+    token = csrf(site, "/queue")
+    site.post(f"/contributions/{reports['lamp']}/status", data={"status": "resolved", "public_note": "ok", "csrf": token})
+    sent = site.post("/broadcasts", data={"csrf": token, "audience": "all", "text": "Hello", "signup_task": "", "hold": "yes"},
+                     follow_redirects=False)
+    pages = ["/queue", "/queue?page=2", f"/contributions/{reports['lamp']}", "/participation", "/tasks", "/tasks/new",
+             f"/tasks/{task}", f"/tasks/{task}?error=taken", "/broadcasts", "/broadcasts/new", sent.headers["location"], "/audit"]
+    for path in pages:
+        page = site.get(path)
+        assert page.status_code == 200, path
+        assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in page.text, path
+        if language != "en":
+            assert "Coprod staff" not in page.text and "Log out" not in page.text, path
+    preview = site.post("/broadcasts/preview", data={"csrf": token, "audience": "all", "text": "Hi", "signup_task": str(task), "hold": "no"})
+    assert preview.status_code == 200 and f'lang="{language}"' in preview.text
+    long = site.post("/broadcasts/preview", data={"csrf": token, "audience": "all", "text": "x" * 5000, "signup_task": "", "hold": "no"})
+    assert long.status_code == 400 and ("4,000" in long.text if language == "en" else "Write a message" not in long.text)
+    bad = site.post("/tasks/new", data={"csrf": token, "title": "x", "kind": "group", "category": "waste", "neighbourhood": "all",
+                                        "place": "", "schedule": "soon", "capacity": "0", "reminders": "1h"})
+    assert bad.status_code == 400 and ("A title has 3 to 120" in bad.text) == (language == "en")

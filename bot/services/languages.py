@@ -38,7 +38,7 @@ ENGLISH_WORDS = frozenset(
 
 def detect(text: str, app_language: str | None = None) -> str | None:
     """ar, fr or en when the message or the app's language says so clearly; else None."""
-    hint = (app_language or "").split("-")[0].lower() or None
+    hint = re.split(r"[-_.]", app_language or "")[0].lower() or None
     hint = hint if hint in LANGUAGES else None
     if not text or text.startswith("/"):
         return hint

@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import STAFF_ROLES, StaffAccount, utcnow
+from bot.models import LANGUAGES, STAFF_ROLES, StaffAccount, utcnow
 from bot.services.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -62,3 +62,16 @@ def authenticate(session: Session, email: str, password: str) -> StaffAccount | 
         account.password_hash = _HASHER.hash(password)
     account.last_login_at = utcnow()
     return account
+
+
+def set_language(session: Session, account_id: int, language: str) -> str:
+    """The dashboard language of an account ("ar", "fr" or "en"); returns the one it had before."""
+    if language not in LANGUAGES:
+        raise InvalidInput(language)
+    account = session.get(StaffAccount, account_id)
+    if account is None:
+        raise InvalidInput(account_id)
+    before = account.language
+    account.language = language
+    logger.info("staff account %s reads the dashboard in %s", account_id, language)
+    return before

@@ -7,11 +7,15 @@ transaction. Citizens appear under a pseudonym.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlencode
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,14 +27,16 @@ from starlette.templating import Jinja2Templates
 
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import category_label, format_when, status_label
+from bot.i18n import category_label, format_number
 from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Citizen, Contribution, Neighbourhood, Photo, Task
 from bot.services import audit, occurrences, open_data, participation, review, staff
 from bot.services.contributions import inside_media
 from bot.services.errors import InvalidInput
 from bot.services.notifications import Rules
 from bot.services.workflow import parse_reference
+from bot.web import language as lang
 from bot.web import open311
+from bot.web.language import N_
 from bot.web.manage import Manage
 from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
 
@@ -52,15 +58,37 @@ class Dashboard:
             logger.warning("DASHBOARD_SECRET is not set: sessions last until the dashboard restarts")
         self.throttle = LoginThrottle()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.templates.env.globals.update(category_label=category_label, status_label=status_label)
-        self.templates.env.filters["when"] = lambda moment: format_when(moment, "en", settings.timezone)
+        lang.install(self.templates.env, settings.timezone)
 
     # plumbing ---------------------------------------------------------------
+
+    def language(self, request: Request) -> str:
+        """The staff member's language; before log-in, ?lang=, the switcher's cookie, then Accept-Language."""
+        who: Staff | None = getattr(request.state, "staff", None)
+        if who is not None:
+            return who.language
+        return (lang.base(request.query_params.get("lang")) or lang.base(request.cookies.get(lang.COOKIE))
+                or lang.from_accept_language(request.headers.get("accept-language")))
+
+    def gettext(self, request: Request) -> Callable[[str], str]:
+        """The request's translation of a message composed here (flash and error messages)."""
+        return lang.gettext(self.language(request))
 
     def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         context.setdefault("me", getattr(request.state, "staff", None))
         context["csrf"] = csrf_token(request)
-        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        context["language"] = language = self.language(request)
+        context["dir"] = lang.direction(language)
+        context["back"], context["forward"] = ("→", "←") if context["dir"] == "rtl" else ("←", "→")
+        kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "lang"])
+        context["here"] = (request.url.path + (f"?{kept}" if kept else "")) if request.method == "GET" else ""
+        response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        response.headers["Content-Language"] = language
+        chosen = lang.base(request.query_params.get("lang"))
+        if chosen and context["me"] is None:
+            response.set_cookie(lang.COOKIE, chosen, max_age=365 * 86400, samesite="strict",
+                                secure=self.settings.dashboard_https_only)
+        return response
 
     def staff_only(self, permission: str, api: bool = False) -> Callable[[Handler], Handler]:
         """Log-in and role check for a route: the login page (or 401) without a session, 403 without the role."""
@@ -71,19 +99,24 @@ class Dashboard:
                     if api:
                         return PlainTextResponse("Log in first.", status_code=401)
                     return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
-                if not who.may(permission):
-                    raise HTTPException(403, "Your role does not allow this.")
                 request.state.staff = who
+                if not who.may(permission):
+                    raise HTTPException(403, N_("Your role does not allow this."))
                 return await handler(request)
             return checked
         return wrap
 
     async def error(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "Something went wrong."
+        detail = exc.detail if isinstance(exc, HTTPException) else N_("Something went wrong.")
         if request.url.path.startswith("/open311/"):
             return JSONResponse([{"code": status, "description": detail}], status_code=status)
-        return self.page(request, "error.html", status_code=status, status=status, detail=detail)
+        if getattr(request.state, "staff", None) is None and "session" in request.scope:
+            try:
+                request.state.staff = current(request, self.db)
+            except Exception:  # the database may be what went wrong
+                logger.exception("could not look up the staff member of an error page")
+        return self.page(request, "error.html", status_code=status, status=status, detail=self.gettext(request)(detail))
 
     # log in -----------------------------------------------------------------
 
@@ -96,16 +129,18 @@ class Dashboard:
         email, password = str(form.get("email", ""))[:254], str(form.get("password", ""))[:1024]
         target = _local(str(form.get("next", "")))
         address = request.client.host if request.client else "?"
+        _ = self.gettext(request)
         if not self.throttle.allow(email, address):
             return self.page(request, "login.html", status_code=429, next=target,
-                             error="Too many attempts. Please wait 15 minutes and try again.")
+                             error=_("Too many attempts. Please wait 15 minutes and try again."))
         with self.db.session() as session:
             account = staff.authenticate(session, email, password)
             if account is not None:
                 audit.record(session, account.email, "staff.login", "staff", account.id)
                 key = account.id
         if account is None:
-            return self.page(request, "login.html", status_code=401, next=target, error="Wrong email or password.")
+            return self.page(request, "login.html", status_code=401, next=target,
+                             error=_("Wrong email or password."))
         request.session.clear()
         request.session.update({"staff_id": key, "csrf": secrets.token_urlsafe(32)})
         return RedirectResponse(target or "/queue", status_code=303)
@@ -115,6 +150,31 @@ class Dashboard:
         check_csrf(request, form.get("csrf"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
+
+    async def choose_language(self, request: Request) -> Response:
+        """The header's switcher: stored on the account, or in a cookie before log-in."""
+        form = await request.form()
+        check_csrf(request, form.get("csrf"))
+        chosen = str(form.get("language", ""))
+        target = _local(str(form.get("next", ""))) or "/queue"
+        who = current(request, self.db)
+        if who is None:
+            if chosen not in lang.LANGUAGES:
+                raise HTTPException(400, N_("That language is not available."))
+            response = RedirectResponse(_local(str(form.get("next", ""))) or "/login", status_code=303)
+            response.set_cookie(lang.COOKIE, chosen, max_age=365 * 86400, samesite="strict",
+                                secure=self.settings.dashboard_https_only)
+            return response
+        request.state.staff = who
+        try:
+            with self.db.session() as session:
+                before = staff.set_language(session, who.id, chosen)
+                if before != chosen:
+                    audit.record(session, who.email, "staff.language", "staff", who.id,
+                                 {"language": before}, {"language": chosen})
+        except InvalidInput:
+            raise HTTPException(400, N_("That language is not available.")) from None
+        return RedirectResponse(target, status_code=303)
 
     # review -----------------------------------------------------------------
 
@@ -143,7 +203,7 @@ class Dashboard:
         with self.db.session() as session:
             item = session.get(Contribution, key)
             if item is None:
-                raise HTTPException(404, "There is no such contribution.")
+                raise HTTPException(404, N_("There is no such contribution."))
             photos = [photo.id for photo in item.photos]
             history = audit.history(session, "contribution", item.id)
             note_list = review.notes(session, item.id)
@@ -171,7 +231,7 @@ class Dashboard:
         try:
             with self.db.session() as session:
                 if session.get(Contribution, key) is None:
-                    raise HTTPException(404, "There is no such contribution.")
+                    raise HTTPException(404, N_("There is no such contribution."))
                 review.change(
                     session, me.email, key, self.rules, status,
                     public_note=str(form.get("public_note", ""))[:2000],
@@ -179,7 +239,7 @@ class Dashboard:
                     duplicate_of=_reference(original),
                 )
         except InvalidInput:
-            raise HTTPException(400, "That change is not possible (check the status and the original report).") from None
+            raise HTTPException(400, N_("That change is not possible (check the status and the original report).")) from None
         return RedirectResponse(f"/contributions/{key}", status_code=303)
 
     async def moderate(self, request: Request) -> Response:
@@ -191,7 +251,7 @@ class Dashboard:
             with self.db.session() as session:
                 review.moderate(session, me.email, key, str(form.get("description", ""))[:4096])
         except InvalidInput:
-            raise HTTPException(400, "Write the corrected text (or leave the original).") from None
+            raise HTTPException(400, N_("Write the corrected text (or leave the original).")) from None
         return RedirectResponse(f"/contributions/{key}", status_code=303)
 
     async def photo(self, request: Request) -> Response:
@@ -200,7 +260,7 @@ class Dashboard:
             path = inside_media(self.settings.media_dir, found.path) if found else None
             mime = found.mime_type if found else ""
         if path is None or not path.is_file():
-            raise HTTPException(404, "There is no such photo.")
+            raise HTTPException(404, N_("There is no such photo."))
         return FileResponse(path, media_type=mime, headers={"Cache-Control": "private, no-store"})
 
     # exports ----------------------------------------------------------------
@@ -234,18 +294,25 @@ class Dashboard:
         return self.page(request, "tasks.html", rows=rows)
 
     async def participation(self, request: Request) -> Response:
+        language = self.language(request)
+        _, ngettext = lang.gettext(language), lang.ngettext(language)
+
+        def named(bars: list[participation.Bar]) -> list[participation.Bar]:
+            return [participation.Bar(category_label(b.label, language), b.value, _note(b.note, _, ngettext, language)) for b in bars]
+
         with self.db.session() as session:
             stars, average = participation.ratings(session)
+            inclusion = [participation.Bar(b.label, b.value, _note(b.note, _, ngettext, language))
+                         for b in participation.inclusion(session, self.settings.populations)]
+            weeks = [participation.Bar(_week(b.label, language), b.value) for b in participation.weekly_participants(session)]
             charts = [
-                ("Where co-production does not reach yet: participants per 1,000 residents",
-                 participation.inclusion(session, self.settings.populations)),
-                ("People taking part each week", participation.weekly_participants(session)),
-                ("Contributions per category",
-                 [participation.Bar(category_label(b.label), b.value) for b in participation.contributions_by(session, "category")]),
-                ("Contributions per neighbourhood", participation.contributions_by(session, "neighbourhood")),
-                ("Median days to resolution",
-                 [participation.Bar(category_label(b.label), b.value, b.note) for b in participation.days_to_resolve(session)]),
-                (f"Feedback ratings (average {average if average is not None else '—'})", stars),
+                (_("Where co-production does not reach yet: participants per 1,000 residents"), inclusion),
+                (_("People taking part each week"), weeks),
+                (_("Contributions per category"), named(participation.contributions_by(session, "category"))),
+                (_("Contributions per neighbourhood"), participation.contributions_by(session, "neighbourhood")),
+                (_("Median days to resolution"), named(participation.days_to_resolve(session))),
+                (_("Feedback ratings (average %(average)s)") % {
+                    "average": format_decimal(average, format="0.0#", locale=language) if average is not None else "—"}, stars),
             ]
         return self.page(request, "participation.html", charts=charts)
 
@@ -269,6 +336,7 @@ class Dashboard:
             Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
+            Route("/language", self.choose_language, methods=["POST"]),
             Route("/queue", review_only(self.queue)),
             Route("/contributions/{id:int}", review_only(self.detail)),
             Route("/contributions/{id:int}/status", review_only(self.change), methods=["POST"]),
@@ -287,6 +355,31 @@ class Dashboard:
 def _local(target: str | None) -> str:
     """Only same-site paths as redirect targets (no open redirect)."""
     return target if target and target.startswith("/") and not target.startswith("//") else ""
+
+
+def _note(note: str, _: Callable[[str], str], ngettext: Callable[[str, str, int], str], language: str) -> str:
+    """The participation figures' notes ("3 resolved", "1 of 12,400 residents"), in the page's language."""
+    if found := re.fullmatch(r"(\d+) resolved", note):
+        count = int(found.group(1))
+        return ngettext("%(count)s resolved", "%(count)s resolved", count) % {"count": format_number(count, language)}
+    if found := re.fullmatch(r"(\d+) of ([\d,]+) residents", note):
+        people, population = int(found.group(1)), int(found.group(2).replace(",", ""))
+        return _("%(people)s of %(population)s residents") % {
+            "people": format_number(people, language), "population": format_number(population, language)}
+    if found := re.fullmatch(r"(\d+) participants, population unknown", note):
+        count = int(found.group(1))
+        return ngettext("%(count)s participant, population unknown", "%(count)s participants, population unknown", count) % {
+            "count": format_number(count, language)}
+    return note
+
+
+def _week(label: str, language: str) -> str:
+    """A week's label ("07 Dec", written by participation.weekly_participants) in the page's language."""
+    try:
+        day = datetime.strptime(f"2000 {label}", "%Y %d %b")  # a leap year, so that 29 Feb parses
+    except ValueError:
+        return label
+    return format_date(day, "d MMM", locale=language)
 
 
 def _reference(value: str) -> int | None:

@@ -4,7 +4,7 @@ Telegram commands do the work; every change goes to the audit log."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import UploadFile
@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.i18n import category_label
+from bot.i18n import category_label, format_number
 from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
 from bot.services import audit, broadcasts, coordination, tasks
 from bot.services.broadcasts import Audience
 from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
+from bot.web.language import N_
 from bot.web.security import Staff, check_csrf
 
 if TYPE_CHECKING:
@@ -27,15 +28,19 @@ if TYPE_CHECKING:
 IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png", b"GIF8": ".gif", b"RIFF": ".webp"}
 EDIT_ERRORS = {"title": "title", "place": "title", "capacity": "capacity"}  # keys of task.html's messages
 FIELD_ERRORS = {
-    "title": "A title has 3 to 120 characters.",
-    "kind": "Choose group or collective.",
-    "category": "Choose a category.",
-    "neighbourhood": "Choose a neighbourhood.",
-    "place": "Write a place (2 to 200 characters).",
-    "schedule": "Write a day and a time range, like: every Friday 20:00-22:00, or Sat 5 Dec 9:00-12:00.",
-    "capacity": "Places per session: a number from 1 to 500.",
-    "reminders": "Choose the reminders.",
+    "title": N_("A title has 3 to 120 characters."),
+    "kind": N_("Choose group or collective."),
+    "category": N_("Choose a category."),
+    "neighbourhood": N_("Choose a neighbourhood."),
+    "place": N_("Write a place (2 to 200 characters)."),
+    "schedule": N_("Write a day and a time range, like: every Friday 20:00-22:00, or Sat 5 Dec 9:00-12:00."),
+    "capacity": N_("Places per session: a number from 1 to 500."),
+    "reminders": N_("Choose the reminders."),
 }
+
+
+class PhotoRefused(Exception):
+    """An uploaded photo that is not stored; its argument is the message for the coordinator."""
 
 
 class Manage:
@@ -60,6 +65,7 @@ class Manage:
         if values["kind"] == "collective" and not values["schedule"]:
             values["schedule"] = "none"
         draft, errors = Draft("newtask", "title"), {}
+        _ = self.d.gettext(request)
         with self.d.db.session() as session:
             for name in coordination.NEWTASK_FIELDS:
                 if name == "capacity" and draft.data.get("kind") == "collective":
@@ -67,7 +73,7 @@ class Manage:
                 try:
                     coordination.set_task_field(session, draft, name, values[name], self.tz, utcnow())
                 except InvalidInput:
-                    errors[name] = FIELD_ERRORS[name]
+                    errors[name] = _(FIELD_ERRORS[name])
             if errors:
                 return self.d.page(request, "task_form.html", status_code=400, values=values, errors=errors,
                                    areas=self._areas(), categories=CATEGORIES)
@@ -81,7 +87,7 @@ class Manage:
         try:
             return tasks.get_task(session, key)
         except TaskNotFound:
-            raise HTTPException(404, "There is no such task.") from None
+            raise HTTPException(404, N_("There is no such task.")) from None
 
     async def task_page(self, request: Request) -> Response:
         with self.d.db.session() as session:
@@ -90,7 +96,7 @@ class Manage:
                     session, request.path_params["id"], utcnow(), limit=12, past=6
                 )
             except TaskNotFound:
-                raise HTTPException(404, "There is no such task.") from None
+                raise HTTPException(404, N_("There is no such task.")) from None
             history = audit.history(session, "task", task.id)
         link = f"https://t.me/<your bot>?start=task_{task.id}"
         return self.d.page(request, "task.html", task=task, lines=lines, unscheduled=unscheduled, history=history,
@@ -135,14 +141,16 @@ class Manage:
 
     # broadcasts -------------------------------------------------------------
 
-    def _audiences(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def _audiences(self, request: Request) -> list[tuple[str, list[tuple[str, str]]]]:
         open_tasks = self._open_tasks()
+        language = self.d.language(request)
+        _ = self.d.gettext(request)
         return [
-            ("Everyone", [("all", "Everyone who accepts news")]),
-            ("A neighbourhood", [(f"neighbourhood:{a.id}", a.name) for a in self._areas()]),
-            ("Interested in a category", [(f"category:{c}", category_label(c)) for c in CATEGORIES]),
-            ("Signed up to a task", [(f"task:{t.id}", t.title) for t in open_tasks]),
-            ("Members of a linked group", [(f"group:{t.group_chat_id}", t.title) for t in open_tasks if t.group_chat_id]),
+            (_("Everyone"), [("all", _("Everyone who accepts news"))]),
+            (_("A neighbourhood"), [(f"neighbourhood:{a.id}", a.name) for a in self._areas()]),
+            (_("Interested in a category"), [(f"category:{c}", category_label(c, language)) for c in CATEGORIES]),
+            (_("Signed up to a task"), [(f"task:{t.id}", t.title) for t in open_tasks]),
+            (_("Members of a linked group"), [(f"group:{t.group_chat_id}", t.title) for t in open_tasks if t.group_chat_id]),
         ]
 
     def _open_tasks(self) -> list[Task]:
@@ -156,8 +164,8 @@ class Manage:
         return self.d.page(request, "broadcasts.html", rows=rows)
 
     async def new_broadcast(self, request: Request) -> Response:
-        return self.d.page(request, "broadcast_form.html", audiences=self._audiences(), tasks=self._open_tasks(),
-                           values={}, error=None)
+        return self.d.page(request, "broadcast_form.html", audiences=self._audiences(request),
+                           tasks=self._open_tasks(), values={}, error=None)
 
     async def preview(self, request: Request) -> Response:
         form = await request.form()
@@ -165,20 +173,24 @@ class Manage:
         values = {k: str(form.get(k, "")).strip() for k in ("audience", "text", "signup_task", "hold")}
         error, photo = None, None
         upload = form.get("photo")
+        _ = self.d.gettext(request)
         try:
             audience = _audience(values["audience"])
             with self.d.db.session() as session:
                 audience.check(session)
                 count = broadcasts.count(session, audience)
             if isinstance(upload, UploadFile) and upload.filename:
-                photo = await self._store_photo(upload)
+                photo = await self._store_photo(upload, _)
             limit = broadcasts.MAX_CAPTION if photo else broadcasts.MAX_TEXT
             if not values["text"] or len(values["text"]) > limit:
-                error = f"Write a message of up to {limit:,} characters."
-        except InvalidInput as exc:
-            error = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) and " " in exc.args[0] else "Choose an audience."
+                error = _("Write a message of up to %(limit)s characters.") % {
+                    "limit": format_number(limit, self.d.language(request))}
+        except InvalidInput:
+            error = _("Choose an audience.")
+        except PhotoRefused as refused:
+            error = str(refused)
         if error:
-            return self.d.page(request, "broadcast_form.html", status_code=400, audiences=self._audiences(),
+            return self.d.page(request, "broadcast_form.html", status_code=400, audiences=self._audiences(request),
                                tasks=self._open_tasks(), values=values, error=error)
         task = None
         if values["signup_task"].isdigit():
@@ -186,15 +198,15 @@ class Manage:
                 task = session.get(Task, int(values["signup_task"]))
         return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task)
 
-    async def _store_photo(self, upload: UploadFile) -> str:
+    async def _store_photo(self, upload: UploadFile, _: Callable[[str], str]) -> str:
         """An uploaded image, checked by size and by its first bytes, kept under MEDIA_DIR."""
         limit = self.d.settings.max_photo_bytes
         content = await upload.read(limit + 1)
         if len(content) > limit:
-            raise InvalidInput(f"That photo is larger than {limit // 2**20} MB.")
+            raise PhotoRefused(_("That photo is larger than %(megabytes)s MB.") % {"megabytes": limit // 2**20})
         suffix = next((ext for magic, ext in IMAGE_MAGIC.items() if content.startswith(magic)), None)
         if suffix is None or (suffix == ".webp" and content[8:12] != b"WEBP"):
-            raise InvalidInput("That file is not a JPEG, PNG, GIF or WebP image.")
+            raise PhotoRefused(_("That file is not a JPEG, PNG, GIF or WebP image."))
         relative = f"broadcasts/{secrets.token_hex(12)}{suffix}"
         target = self.d.settings.media_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -207,7 +219,7 @@ class Manage:
         me: Staff = request.state.staff
         photo = str(form.get("photo", "")) or None
         if photo and not (photo.startswith(broadcasts.MEDIA_PREFIX + "broadcasts/") and ".." not in photo):
-            raise HTTPException(400, "That photo is not one this site stored.")
+            raise HTTPException(400, N_("That photo is not one this site stored."))
         task = str(form.get("signup_task", ""))
         try:
             with self.d.db.session() as session:
@@ -220,14 +232,14 @@ class Manage:
                              {"audience": started.audience, "value": started.audience_value, "total": started.total})
                 key = started.id
         except InvalidInput:
-            raise HTTPException(400, "This broadcast cannot be sent: check the audience and the message.") from None
+            raise HTTPException(400, N_("This broadcast cannot be sent: check the audience and the message.")) from None
         return RedirectResponse(f"/broadcasts/{key}", status_code=303)
 
     async def broadcast_page(self, request: Request) -> Response:
         with self.d.db.session() as session:
             found = session.get(Broadcast, request.path_params["id"])
             if found is None:
-                raise HTTPException(404, "There is no such broadcast.")
+                raise HTTPException(404, N_("There is no such broadcast."))
             counts = broadcasts.progress(session, found.id)
         return self.d.page(request, "broadcast.html", broadcast=found, counts=counts)
 
@@ -238,7 +250,7 @@ class Manage:
         key = request.path_params["id"]
         with self.d.db.session() as session:
             if broadcasts.cancel(session, key) is None:
-                raise HTTPException(404, "There is no such broadcast.")
+                raise HTTPException(404, N_("There is no such broadcast."))
             audit.record(session, me.email, "broadcast.cancel", "broadcast", key)
         return RedirectResponse(f"/broadcasts/{key}", status_code=303)
 

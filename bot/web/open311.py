@@ -1,8 +1,10 @@
 """Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2): JSON and XML.
 
 Categories are the services; our workflow maps onto open/closed with the
-public note as `status_notes`. Reading is public (no personal data, locations
-coarsened to about 100 m); POST /requests needs an API key from OPEN311_API_KEYS.
+public note as `status_notes`. Service names follow the `locale` parameter
+(`ar`, `fr`, `en`, or a regional code such as `fr_DZ`; English otherwise).
+Reading is public (no personal data, locations coarsened to about 100 m);
+POST /requests needs an API key from OPEN311_API_KEYS.
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.db import Database
+from bot.i18n import category_label
 from bot.models import Contribution
 from bot.services import open_data
 from bot.services.errors import InvalidInput
 from bot.services.workflow import parse_reference
+from bot.web.language import base
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
@@ -85,6 +89,22 @@ def _number(value: str | None, default: int, ceiling: int) -> int:
     return max(1, min(int(value), ceiling))
 
 
+def _locale(request: Request) -> str:
+    """The `locale` parameter's base language ("fr_DZ", "ar-DZ" → "fr", "ar"); English otherwise."""
+    return base(request.query_params.get("locale")) or "en"
+
+
+def _localised(response: Response, language: str) -> Response:
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _requests(fmt: str, found: list[dict[str, Any]], language: str) -> Response:
+    """Requests with the service names in the asked language (codes and statuses stay as they are)."""
+    named = [{**record, "service_name": category_label(record["service_code"], language)} for record in found]
+    return _localised(render(fmt, "requests", named), language)
+
+
 def routes(db: Database, settings: Settings) -> list[Route]:
     async def discovery(request: Request) -> Response:
         base = str(request.base_url).rstrip("/") + "/open311/v2/"
@@ -99,7 +119,11 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         return render(_fmt(request), "discovery", payload)
 
     async def services(request: Request) -> Response:
-        return render(_fmt(request), "services", open_data.services())
+        language = _locale(request)
+        payload = [{**service, "service_name": category_label(service["service_code"], language),
+                    "description": category_label(service["service_code"], language)}
+                   for service in open_data.services()]
+        return _localised(render(_fmt(request), "services", payload), language)
 
     async def definition(request: Request) -> Response:
         try:
@@ -118,13 +142,14 @@ def routes(db: Database, settings: Settings) -> list[Route]:
             if params.get("service_request_id"):
                 keys = [parse_reference(part) for part in params["service_request_id"].split(",")[:MAX_PAGE_SIZE]]
                 items = [session.get(Contribution, key) for key in keys if key]
-                return render(fmt, "requests", [open_data.request_record(item) for item in items if item is not None])
-            found = open_data.find_requests(
-                session, params.get("service_code") or None, status or None,
-                _when(params.get("start_date")), _when(params.get("end_date")),
-                _number(params.get("page"), 1, 10**6), _number(params.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-            )
-        return render(fmt, "requests", found)
+                found = [open_data.request_record(item) for item in items if item is not None]
+            else:
+                found = open_data.find_requests(
+                    session, params.get("service_code") or None, status or None,
+                    _when(params.get("start_date")), _when(params.get("end_date")),
+                    _number(params.get("page"), 1, 10**6), _number(params.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+                )
+        return _requests(fmt, found, _locale(request))
 
     async def one_request(request: Request) -> Response:
         fmt = _fmt(request)
@@ -133,7 +158,8 @@ def routes(db: Database, settings: Settings) -> list[Route]:
             item = session.get(Contribution, key) if key else None
             if item is None:
                 raise HTTPException(404, "No such request")
-            return render(fmt, "requests", [open_data.request_record(item)])
+            found = [open_data.request_record(item)]
+        return _requests(fmt, found, _locale(request))
 
     async def create(request: Request) -> Response:
         fmt = _fmt(request)

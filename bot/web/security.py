@@ -14,6 +14,7 @@ from starlette.requests import Request
 from bot.db import Database
 from bot.models import StaffAccount
 from bot.services import staff
+from bot.web.language import N_
 
 LOGIN_PER_ACCOUNT = parse("5/15 minutes")
 LOGIN_PER_ADDRESS = parse("30/15 minutes")
@@ -24,6 +25,7 @@ class Staff:
     id: int
     email: str
     role: str
+    language: str = "en"
 
     def may(self, permission: str) -> bool:
         return staff.may(self.role, permission)
@@ -53,7 +55,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, submitted: object) -> None:
     expected = request.session.get("csrf") or ""
     if not expected or not isinstance(submitted, str) or not hmac.compare_digest(expected, submitted):
-        raise HTTPException(403, "The form expired or did not come from this site. Please try again.")
+        raise HTTPException(403, N_("The form expired or did not come from this site. Please try again."))
 
 
 def current(request: Request, db: Database) -> Staff | None:
@@ -65,4 +67,4 @@ def current(request: Request, db: Database) -> Staff | None:
         account = session.get(StaffAccount, key)
         if account is None or not account.active:
             return None
-        return Staff(account.id, account.email, account.role)
+        return Staff(account.id, account.email, account.role, account.language or "en")
