@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
@@ -15,9 +15,14 @@ WEEKS = 12
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of a chart; the figures behind it (resolved, people, population) are worded by the page."""
+
     label: str
     value: float
-    note: str = ""
+    resolved: int | None = None
+    people: int | None = None
+    population: int | None = None
+    week: date | None = field(default=None, compare=False)
 
 
 def _week_start(moment: datetime) -> datetime:
@@ -37,7 +42,7 @@ def weekly_participants(session: Session, now: datetime | None = None, weeks: in
     weeks_seen: dict[datetime, set[int]] = {first + timedelta(weeks=i): set() for i in range(weeks)}
     for who, at in rows:
         weeks_seen.setdefault(_week_start(at), set()).add(who)
-    return [Bar(start.strftime("%d %b"), len(people)) for start, people in sorted(weeks_seen.items())]
+    return [Bar(start.strftime("%d %b"), len(people), week=start.date()) for start, people in sorted(weeks_seen.items())]
 
 
 def contributions_by(session: Session, column: str) -> list[Bar]:
@@ -63,7 +68,7 @@ def days_to_resolve(session: Session) -> list[Bar]:
     for category, created, resolved in rows:
         spans.setdefault(category, []).append((resolved - created).total_seconds() / 86400)
     return sorted(
-        (Bar(category, round(statistics.median(days), 1), f"{len(days)} resolved") for category, days in spans.items()),
+        (Bar(category, round(statistics.median(days), 1), resolved=len(days)) for category, days in spans.items()),
         key=lambda bar: -bar.value,
     )
 
@@ -93,8 +98,6 @@ def inclusion(session: Session, populations: dict[str, int]) -> list[Bar]:
     for area in session.execute(select(Neighbourhood).order_by(Neighbourhood.name)).scalars():
         population = populations.get(area.name) or area.population
         people = counts.get(area.id, 0)
-        if population:
-            bars.append(Bar(area.name, round(people * 1000 / population, 2), f"{people} of {population:,} residents"))
-        else:
-            bars.append(Bar(area.name, 0, f"{people} participants, population unknown"))
+        value = round(people * 1000 / population, 2) if population else 0
+        bars.append(Bar(area.name, value, people=people, population=population or None))
     return sorted(bars, key=lambda bar: bar.value)

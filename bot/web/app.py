@@ -7,9 +7,7 @@ transaction. Citizens appear under a pseudonym.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlencode
@@ -27,7 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import category_label, format_number
+from bot.i18n import babel_locale, category_label, format_number
 from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Citizen, Contribution, Neighbourhood, Photo, Task
 from bot.services import audit, occurrences, open_data, participation, review, staff
 from bot.services.contributions import inside_media
@@ -295,24 +293,29 @@ class Dashboard:
 
     async def participation(self, request: Request) -> Response:
         language = self.language(request)
-        _, ngettext = lang.gettext(language), lang.ngettext(language)
+        _ = lang.gettext(language)
 
-        def named(bars: list[participation.Bar]) -> list[participation.Bar]:
-            return [participation.Bar(category_label(b.label, language), b.value, _note(b.note, _, ngettext, language)) for b in bars]
+        def shown(bars: list[participation.Bar], labels: Callable[[participation.Bar], str] = lambda b: b.label) -> list[dict[str, Any]]:
+            return [{"label": labels(b), "value": b.value, "note": bar_note(b, language)} for b in bars]
+
+        def named(bars: list[participation.Bar]) -> list[dict[str, Any]]:
+            return shown(bars, lambda b: category_label(b.label, language))
+
+        def week(bar: participation.Bar) -> str:
+            return format_date(bar.week, "d MMM", locale=babel_locale(language)) if bar.week else bar.label
 
         with self.db.session() as session:
             stars, average = participation.ratings(session)
-            inclusion = [participation.Bar(b.label, b.value, _note(b.note, _, ngettext, language))
-                         for b in participation.inclusion(session, self.settings.populations)]
-            weeks = [participation.Bar(_week(b.label, language), b.value) for b in participation.weekly_participants(session)]
+            inclusion = shown(participation.inclusion(session, self.settings.populations))
+            weeks = shown(participation.weekly_participants(session), week)
             charts = [
                 (_("Where co-production does not reach yet: participants per 1,000 residents"), inclusion),
                 (_("People taking part each week"), weeks),
                 (_("Contributions per category"), named(participation.contributions_by(session, "category"))),
-                (_("Contributions per neighbourhood"), participation.contributions_by(session, "neighbourhood")),
+                (_("Contributions per neighbourhood"), shown(participation.contributions_by(session, "neighbourhood"))),
                 (_("Median days to resolution"), named(participation.days_to_resolve(session))),
                 (_("Feedback ratings (average %(average)s)") % {
-                    "average": format_decimal(average, format="0.0#", locale=language) if average is not None else "—"}, stars),
+                    "average": format_decimal(average, format="0.0#", locale=language) if average is not None else "—"}, shown(stars)),
             ]
         return self.page(request, "participation.html", charts=charts)
 
@@ -357,29 +360,19 @@ def _local(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else ""
 
 
-def _note(note: str, _: Callable[[str], str], ngettext: Callable[[str, str, int], str], language: str) -> str:
-    """The participation figures' notes ("3 resolved", "1 of 12,400 residents"), in the page's language."""
-    if found := re.fullmatch(r"(\d+) resolved", note):
-        count = int(found.group(1))
-        return ngettext("%(count)s resolved", "%(count)s resolved", count) % {"count": format_number(count, language)}
-    if found := re.fullmatch(r"(\d+) of ([\d,]+) residents", note):
-        people, population = int(found.group(1)), int(found.group(2).replace(",", ""))
+def bar_note(bar: participation.Bar, language: str) -> str:
+    """The figures behind a participation bar ("3 resolved", "1 of 12,400 residents"), in the page's language."""
+    _, ngettext = lang.gettext(language), lang.ngettext(language)
+    if bar.resolved is not None:
+        return ngettext("%(count)s resolved", "%(count)s resolved", bar.resolved) % {
+            "count": format_number(bar.resolved, language)}
+    if bar.people is not None and bar.population:
         return _("%(people)s of %(population)s residents") % {
-            "people": format_number(people, language), "population": format_number(population, language)}
-    if found := re.fullmatch(r"(\d+) participants, population unknown", note):
-        count = int(found.group(1))
-        return ngettext("%(count)s participant, population unknown", "%(count)s participants, population unknown", count) % {
-            "count": format_number(count, language)}
-    return note
-
-
-def _week(label: str, language: str) -> str:
-    """A week's label ("07 Dec", written by participation.weekly_participants) in the page's language."""
-    try:
-        day = datetime.strptime(f"2000 {label}", "%Y %d %b")  # a leap year, so that 29 Feb parses
-    except ValueError:
-        return label
-    return format_date(day, "d MMM", locale=language)
+            "people": format_number(bar.people, language), "population": format_number(bar.population, language)}
+    if bar.people is not None:
+        return ngettext("%(count)s participant, population unknown", "%(count)s participants, population unknown",
+                        bar.people) % {"count": format_number(bar.people, language)}
+    return ""
 
 
 def _reference(value: str) -> int | None:
