@@ -17,7 +17,7 @@ export ACTION_SERVER_URL ?= http://localhost:5055/webhook
 export RASA_URL ?= http://localhost:5005
 export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
 
-.PHONY: help install model db run chat test test-python test-stories validate bench clean chromium
+.PHONY: help install model db run chat test test-python test-stories validate bench clean chromium messages
 
 help:
 	@echo "make run    start Rasa, the action server, the bridge and the staff dashboard (local SQLite)"
@@ -75,6 +75,13 @@ test: validate test-python test-stories
 
 bench: $(MODEL)
 	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python bench/nlu.py
+
+# After changing bot/messages.py: refresh the template and the catalogues, then translate
+# the new or fuzzy entries of bot/locale/*/LC_MESSAGES/coprod.po (tests/test_catalogues.py checks).
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract --no-default-keywords -k N_ -k NP_:1,2 --add-comments=TRANSLATORS: \
+	  --project=Coprod --copyright-holder="Coprod contributors" -o bot/locale/coprod.pot bot/messages.py
+	$(BIN)/pybabel update -D coprod -i bot/locale/coprod.pot -d bot/locale
 
 clean:
 	rm -rf $(VENV) models results .rasa var

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.i18n import coordinator_text
+from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, coordinator_text
 from bot.models import CATEGORIES, TASK_KINDS, CoordinatorDraft, Neighbourhood, Occurrence, Signup, Task, utcnow
 from bot.services import broadcasts, occurrences, tasks
 from bot.services.errors import InvalidInput
@@ -206,7 +206,8 @@ def close_and_tell(session: Session, task_id: object, actor: str) -> tuple[Task,
     audience = broadcasts.Audience("task", str(task.id))
     told = 0
     if was_open and broadcasts.count(session, audience):
-        told = broadcasts.start(session, actor, audience, coordinator_text("close.notice", title=task.title)).total
+        notices = {lang: coordinator_text("close.notice", lang, title=tasks.title_in(task, lang)) for lang in SUPPORTED_LANGUAGES}
+        told = broadcasts.start(session, actor, audience, notices[DEFAULT_LANGUAGE], texts=notices).total
     return task, was_open, told
 
 

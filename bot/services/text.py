@@ -15,11 +15,16 @@ def fold(value: str) -> str:
     return " ".join(cleaned.split())
 
 
+# Invisible characters that right-to-left text and emoji need: joiners, direction marks, isolates
+# (Arabic texts wrap Latin words and numbers in U+2068 … U+2069). Overrides (U+202A-U+202E) still go.
+KEPT_FORMAT = "\n\t\u200c\u200d\u200e\u200f\u061c\u2066\u2067\u2068\u2069"
+
+
 def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
     """Trim, drop control characters, cap the length; None for nothing left."""
     if value is None:
         return None
-    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    kept = "".join(ch for ch in value if ch in KEPT_FORMAT or unicodedata.category(ch)[0] != "C")
     kept = kept.strip()
     return kept[:limit] or None
 

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
+from babel.lists import format_list
 
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import category_label, coordinator_text, format_number, format_when
+from bot.i18n import babel_locale, category_label, coordinator_text, format_number, format_when, plural_text
 from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
 from bot.services import broadcasts, coordination, notifications, occurrences, roles
 from bot.services.broadcasts import Audience
@@ -308,7 +309,7 @@ class CoordinatorFlow:
         neighbourhood = t("whole_town")
         if data.get("neighbourhood"):
             neighbourhood = dict(self._neighbourhoods()).get(data["neighbourhood"], neighbourhood)
-        capacity = t("summary.capacity", capacity=data["capacity"]) if data.get("capacity") else t("summary.open")
+        capacity = plural_text("summary.capacity", int(data["capacity"])) if data.get("capacity") else t("summary.open")
         return t(
             "summary.task", title=data["title"], kind=t(f"kind.{data['kind']}"), category=category_label(data["category"]),
             place=data["place"], neighbourhood=neighbourhood, when=when, capacity=capacity,
@@ -344,7 +345,7 @@ class CoordinatorFlow:
         if count == 0:
             await self._drop(sender, chat, t("broadcast.nobody"))
             return
-        await self.say(chat, t("broadcast.preview", count=format_number(count)))
+        await self.say(chat, plural_text("broadcast.preview", count))
         sample = [(button_title, f"{PREFIX}noop")] if button_title else []
         if data.get("photo"):
             await self.bridge.send_preview_photo(chat, data["photo"], data["text"])
@@ -411,12 +412,12 @@ class CoordinatorFlow:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
         body = [
-            t("task.session", when=format_when(line.starts_at, "en", self.settings.timezone), signed_up=line.signed_up,
-              spots=t("task.spots", spots=line.spots_left) if line.spots_left is not None else "")
+            plural_text("task.session", line.signed_up, when=format_when(line.starts_at, "en", self.settings.timezone),
+                        spots=plural_text("task.spots", line.spots_left) if line.spots_left is not None else "")
             for line in lines
         ]
         if unscheduled:
-            body.append(t("task.unscheduled", count=unscheduled))
+            body.append(plural_text("task.unscheduled", unscheduled))
         await self.say(chat, "\n".join([header, ""] + (body or [t("task.no_sessions")])))
 
     async def _close(self, sender: str, chat: str, args: list[str]) -> None:
@@ -430,7 +431,7 @@ class CoordinatorFlow:
         except TaskNotFound:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
-        await self.say(chat, t("close.done" if was_open else "close.already", id=key, count=count))
+        await self.say(chat, plural_text("close.done", count, id=key) if was_open else t("close.already", id=key))
         self.poke()
 
     async def _linkgroup(self, sender: str, chat: str, args: list[str]) -> None:
@@ -453,10 +454,10 @@ class CoordinatorFlow:
 
 
 def describe_rule(rule: str, language: str = "en") -> str:
-    """`FREQ=WEEKLY;BYDAY=TU,TH` → "every Tuesday, Thursday"."""
+    """`FREQ=WEEKLY;BYDAY=TU,TH` → "every Tuesday and Thursday"."""
     if rule == "FREQ=DAILY":
         return coordinator_text("rule.daily", language)
-    names = get_day_names("wide", locale=language)
+    names = get_day_names("wide", locale=babel_locale(language))
     codes = rule.split("BYDAY=")[-1].split(",")
-    days = ", ".join(names[DAYS.index(code)] for code in codes if code in DAYS)
+    days = format_list([names[DAYS.index(code)] for code in codes if code in DAYS], locale=babel_locale(language))
     return coordinator_text("rule.weekly", language, days=days)
