@@ -221,3 +221,14 @@ def test_switching_language_mid_conversation_changes_every_later_message(
     with db.session() as session:
         assert session.query(Signup).filter_by(citizen_id=citizen.id).count() == 1
     assert Path(db_media(db)).exists()
+
+
+def test_the_command_menu_comes_in_each_language(fake: FakeTelegram, bridge: BridgeProcess) -> None:
+    for language in ("fr", "ar"):
+        call = fake.wait_for(lambda c: c["method"] == "setMyCommands" and c["params"].get("language_code") == language)
+        descriptions = [c["description"] for c in call["params"]["commands"]]
+        assert descriptions == [notice for notice in descriptions if notice]
+        if language == "ar":
+            assert all(mostly_arabic(d) for d in descriptions), descriptions
+        else:
+            assert "Signaler un problème" in descriptions or any("signal" in d.lower() for d in descriptions), descriptions

@@ -111,3 +111,12 @@ def may_notify(session: Session, sender_id: str) -> bool:
     """Whether broadcasts and reminders may go to this citizen."""
     citizen = find_citizen(session, sender_id)
     return bool(citizen and citizen.consented_at and citizen.notifications and citizen.blocked_at is None)
+
+
+def language_for(session: Session, sender_id: str, app_language: str | None = None) -> str:
+    """The language to address someone in: theirs if stored, else their app's, else English."""
+    citizen = find_citizen(session, sender_id)
+    if citizen is not None:
+        return citizen.language
+    hint = (app_language or "").replace("_", "-").split("-")[0].lower()
+    return hint if hint in LANGUAGES else "en"

@@ -10,7 +10,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import channel_text
+from bot.i18n import SUPPORTED_LANGUAGES, channel_text
 from bot.rasa_client import RasaClient
 from bot.scheduler import Scheduler
 from bot.services import roles
@@ -55,6 +55,10 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         bridge.bot = application.bot
         commands = [BotCommand(name, channel_text(f"commands.{name}")) for name in COMMANDS]
         await application.bot.set_my_commands(commands)
+        for language in SUPPORTED_LANGUAGES:  # Telegram shows the menu of the app's language
+            if language != "en":
+                translated = [BotCommand(name, channel_text(f"commands.{name}", language)) for name in COMMANDS]
+                await application.bot.set_my_commands(translated, language_code=language)
         bridge._later(bridge.retry_forever())
         with database.session() as session:
             roles.bootstrap(session, settings.coordinator_ids)

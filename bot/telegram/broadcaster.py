@@ -21,7 +21,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from bot.db import Database
 from bot.i18n import coordinator_text, format_number
 from bot.models import Broadcast, utcnow
-from bot.services import broadcasts, buttons
+from bot.services import broadcasts, buttons, citizens
 from bot.services.contributions import inside_media
 from bot.services.notifications import Rules
 from bot.services.text import rasa_payload
@@ -185,7 +185,7 @@ class Broadcaster:
     # progress -------------------------------------------------------------
 
     async def _report_progress(self) -> None:
-        for broadcast_id, chat_id, message_id, text, over in await asyncio.to_thread(self._progress_texts):
+        for broadcast_id, chat_id, message_id, text, over, language in await asyncio.to_thread(self._progress_texts):
             last = self._edited.get(broadcast_id)
             if last is not None and (last[1] == text or (not over and self.now() - last[0] < self.progress_every)):
                 continue
@@ -194,7 +194,7 @@ class Broadcaster:
             if not over:
                 markup = self._cancel_markups.get(broadcast_id)
                 if markup is None:
-                    markup = await asyncio.to_thread(cancel_button, self.db, broadcast_id, chat_id)
+                    markup = await asyncio.to_thread(cancel_button, self.db, broadcast_id, chat_id, language)
                     self._cancel_markups[broadcast_id] = markup
             try:
                 await self.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id), reply_markup=markup)
@@ -209,16 +209,17 @@ class Broadcaster:
                 self._cancel_markups.pop(broadcast_id, None)
                 await asyncio.to_thread(self._forget_progress, broadcast_id)
 
-    def _progress_texts(self) -> list[tuple[int, str, str, str, bool]]:
-        """(id, chat, message, text, over) for running broadcasts with a progress message."""
+    def _progress_texts(self) -> list[tuple[int, str, str, str, bool, str]]:
+        """(id, chat, message, text, over, language) for running broadcasts with a progress message."""
         found = []
         with self.db.session() as session:
             for broadcast in session.query(Broadcast).filter(Broadcast.progress_message_id.isnot(None)).all():
                 over = broadcasts.finish_if_done(session, broadcast.id)
                 counts = broadcasts.progress(session, broadcast.id)
                 quiet = self.rules.quiet.is_quiet(utcnow()) and broadcast.hold_quiet_hours
-                text = progress_text(broadcast.id, counts, quiet and not over)
-                found.append((broadcast.id, broadcast.progress_chat_id, broadcast.progress_message_id, text, over))
+                language = citizens.language_for(session, broadcast.created_by)
+                text = progress_text(broadcast.id, counts, quiet and not over, language)
+                found.append((broadcast.id, broadcast.progress_chat_id, broadcast.progress_message_id, text, over, language))
         return found
 
     def _forget_progress(self, broadcast_id: int) -> None:
@@ -227,9 +228,9 @@ class Broadcaster:
 
 
 
-def cancel_button(db: Database, broadcast_id: int, chat_id: str) -> InlineKeyboardMarkup:
+def cancel_button(db: Database, broadcast_id: int, chat_id: str, language: str = "en") -> InlineKeyboardMarkup:
     """The Cancel button under a progress message (kept on every edit)."""
-    title = coordinator_text("broadcast.cancel")
+    title = coordinator_text("broadcast.cancel", language)
     with db.session() as session:
         (token,) = buttons.issue(session, chat_id, [(title, f"coord:cancel_broadcast:{broadcast_id}")])
     return InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=token)]])

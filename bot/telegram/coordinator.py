@@ -8,6 +8,7 @@ loses nothing. Button payloads start with `coord:` and stay on the server.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import babel_locale, category_label, coordinator_text, format_number, format_when, plural_text
 from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
-from bot.services import broadcasts, coordination, notifications, occurrences, roles
+from bot.services import broadcasts, citizens, coordination, notifications, occurrences, roles
 from bot.services.broadcasts import Audience
 from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
@@ -39,8 +40,13 @@ HINTS = {"title": "hint.title", "place": "hint.place", "schedule": "hint.schedul
 Button = tuple[str, str]
 
 
+# The language of the coordinator being answered, set at each entry point (one update at a
+# time per asyncio task), so every step's words and dates follow it without threading it through.
+_speaking: ContextVar[str] = ContextVar("coordinator_language", default="en")
+
+
 def t(key: str, **values: object) -> str:
-    return coordinator_text(key, **values)
+    return coordinator_text(key, _speaking.get(), **values)
 
 
 class CoordinatorFlow:
@@ -61,6 +67,11 @@ class CoordinatorFlow:
     def is_coordinator(self, sender: str) -> bool:
         with self.db.session() as session:
             return roles.is_coordinator(session, sender)
+
+    def speak_to(self, sender: str, app_language: str | None = None) -> None:
+        """Answer this coordinator in their language (stored, else their Telegram app's)."""
+        with self.db.session() as session:
+            _speaking.set(citizens.language_for(session, sender, app_language))
 
     def _load(self, sender: str) -> Draft | None:
         if self._drafting is None:
@@ -303,7 +314,7 @@ class CoordinatorFlow:
         schedule = data.get("schedule")
         when = t("summary.no_schedule")
         if schedule:
-            when = format_when(datetime.fromisoformat(schedule["starts_at"]), "en", self.settings.timezone)
+            when = format_when(datetime.fromisoformat(schedule["starts_at"]), _speaking.get(), self.settings.timezone)
             if schedule.get("recurrence"):
                 when = t("summary.every", when=when, rule=describe_rule(schedule["recurrence"]))
         neighbourhood = t("whole_town")
@@ -366,8 +377,8 @@ class CoordinatorFlow:
             key, total = broadcast.id, broadcast.total
         self._forget(sender)
         with self.db.session() as session:
-            text = progress_text(key, broadcasts.progress(session, key))
-        markup = cancel_button(self.db, key, chat)
+            text = progress_text(key, broadcasts.progress(session, key), language=_speaking.get())
+        markup = cancel_button(self.db, key, chat, _speaking.get())
         message = await self.bridge.send_markup(chat, text, markup)
         with self.db.session() as session:
             session.get(Broadcast, key).progress_message_id = message
@@ -412,7 +423,7 @@ class CoordinatorFlow:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
         body = [
-            plural_text("task.session", line.signed_up, when=format_when(line.starts_at, "en", self.settings.timezone),
+            plural_text("task.session", line.signed_up, when=format_when(line.starts_at, _speaking.get(), self.settings.timezone),
                         spots=plural_text("task.spots", line.spots_left) if line.spots_left is not None else "")
             for line in lines
         ]

@@ -45,10 +45,14 @@ def _ids(update: Update) -> tuple[str, str]:
     return str(update.effective_user.id), str(update.effective_chat.id)
 
 
+def _app_code(update: Update) -> str | None:
+    return update.effective_user.language_code if update.effective_user else None
+
+
 def _app_language(update: Update, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """The language the citizen's Telegram app is set to: a hint for a first conversation."""
     meta = dict(meta or {})
-    code = update.effective_user.language_code if update.effective_user else None
+    code = _app_code(update)
     if code:
         meta["coprod"] = {**meta.get("coprod", {}), "app_language": code[:10]}
     return meta
@@ -105,6 +109,7 @@ class Handlers:
         sender, chat = _ids(update)
         name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
         if name == "mytasks" and self.coordinator.is_coordinator(sender):
+            self.coordinator.speak_to(sender, _app_code(update))
             await self.coordinator.command(sender, chat, name, context.args or [])
             return
         key = f"tg:{update.update_id}"
@@ -118,9 +123,10 @@ class Handlers:
         """/newtask, /task, /close, /broadcast in private; /linkgroup inside a group."""
         sender, chat = _ids(update)
         name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        self.coordinator.speak_to(sender, _app_code(update))
         if (name == "linkgroup") == (update.effective_chat.type == "private"):
             if name == "linkgroup":
-                await self.coordinator.say(chat, coordinator_text("linkgroup.usage"))
+                await self.coordinator.say(chat, coordinator_text("linkgroup.usage", self.bridge.language_of(sender)))
             return
         await self.coordinator.command(sender, chat, name, context.args or [])
 
@@ -130,13 +136,15 @@ class Handlers:
         username = context.bot.username or ""
         if not text.split()[0].lower().endswith(f"@{username.lower()}") or not username:
             return
-        button = InlineKeyboardButton(channel_text("open_chat"), url=f"https://t.me/{username}")
+        language = self.bridge.language_of(_ids(update)[0])
+        button = InlineKeyboardButton(channel_text("open_chat", language), url=f"https://t.me/{username}")
         await update.effective_message.reply_text(
-            channel_text("group_hint"), reply_markup=InlineKeyboardMarkup([[button]])
+            channel_text("group_hint", language), reply_markup=InlineKeyboardMarkup([[button]])
         )
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
+        self.coordinator.speak_to(sender, _app_code(update))
         if await self.coordinator.text(sender, chat, update.effective_message.text):
             return
         text = update.effective_message.text
@@ -145,6 +153,7 @@ class Handlers:
     async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
         message = update.effective_message
+        self.coordinator.speak_to(sender, _app_code(update))
         if message.photo and await self.coordinator.photo(sender, chat, message.photo[-1].file_id, message.caption or ""):
             return
         files, location = media_of(message)
@@ -170,6 +179,7 @@ class Handlers:
         except TelegramError as exc:
             logger.info("callback %s not answered: %s", query.id, exc)
         if press.status == "ok" and press.payload.startswith(COORDINATOR_PREFIX):
+            self.coordinator.speak_to(sender, query.from_user.language_code)
             await self.bridge.show_choice(message, press.title, sender)
             await self.coordinator.press(sender, chat, press.payload)
             return
