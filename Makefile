@@ -82,6 +82,9 @@ messages: $(INSTALLED)
 	$(BIN)/pybabel extract --no-default-keywords -k N_ -k NP_:1,2 --add-comments=TRANSLATORS: \
 	  --project=Coprod --copyright-holder="Coprod contributors" -o bot/locale/coprod.pot bot/messages.py
 	$(BIN)/pybabel update -D coprod -i bot/locale/coprod.pot -d bot/locale
+	$(BIN)/pybabel extract -F bot/web/babel.cfg -k N_ --no-location --sort-output --version=1.0 \
+	  --project=Coprod --copyright-holder=Coprod -o bot/locale/dashboard.pot bot/web
+	$(BIN)/pybabel update -D dashboard -i bot/locale/dashboard.pot -d bot/locale --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) models results .rasa var

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from bot.config import load_settings
 from bot.db import Database
 from bot.models import AuditEntry, Contribution, ContributionNote, Notification
-from bot.services import staff
+from bot.services import citizens, staff
 from bot.services.contributions import ContributionInput, PhotoInput, create_contribution
 from bot.web.app import create_app
 from tests.conftest import make_citizen
@@ -558,3 +558,40 @@ def test_every_page_renders_in_every_language(site: TestClient, reports: dict[st
     bad = site.post("/tasks/new", data={"csrf": token, "title": "x", "kind": "group", "category": "waste", "neighbourhood": "all",
                                         "place": "", "schedule": "soon", "capacity": "0", "reminders": "1h"})
     assert bad.status_code == 400 and ("A title has 3 to 120" in bad.text) == (language == "en")
+
+
+def test_tasks_and_broadcasts_carry_words_in_each_language(site: TestClient, db: Database) -> None:
+    from bot.models import Broadcast, Delivery, Task
+    from bot.services.broadcasts import claim
+
+    with db.session() as session:
+        for sender, language in (("601", "ar"), ("602", "ar"), ("603", "fr"), ("604", "en")):
+            citizens.give_consent(session, sender, language)
+    login(site, "coordinator")
+    token = csrf(site, "/tasks/new")
+    made = site.post("/tasks/new", data={"csrf": token, "title": "Beach clean-up", "kind": "collective", "category": "waste",
+                                         "neighbourhood": "all", "place": "Sablettes", "schedule": "", "reminders": "none",
+                                         "title_ar": "تنظيف الشاطئ", "title_fr": "Nettoyage de la plage", "place_fr": ""},
+                     follow_redirects=False)
+    assert made.status_code == 303
+    key = int(made.headers["location"].rsplit("/", 1)[1])
+    too_long = site.post(f"/tasks/{key}/edit", data={"csrf": token, "title": "Beach clean-up", "place": "Sablettes",
+                                                     "title_fr": "x" * 121}, follow_redirects=False)
+    assert "error=title" in too_long.headers["location"]
+    site.post(f"/tasks/{key}/edit", data={"csrf": token, "title": "Beach clean-up", "place": "Sablettes",
+                                          "title_ar": "تنظيف الشاطئ", "place_ar": "صابلات"})
+    with db.session() as session:
+        assert session.get(Task, key).translations == {"ar": {"title": "تنظيف الشاطئ", "place": "صابلات"}}
+
+    form = {"csrf": token, "audience": "all", "text": "Clean-up on Saturday!", "text_ar": "تنظيف يوم السبت!",
+            "text_fr": "", "signup_task": str(key), "hold": "yes"}
+    preview = site.post("/broadcasts/preview", data=form)
+    assert preview.status_code == 200
+    assert "2 citizens" in preview.text and "تنظيف يوم السبت!" in preview.text  # two read Arabic
+    sent = site.post("/broadcasts", data=form, follow_redirects=False)
+    broadcast_id = int(sent.headers["location"].rsplit("/", 1)[1])
+    with db.session() as session:
+        assert session.get(Broadcast, broadcast_id).texts == {"ar": "تنظيف يوم السبت!"}
+        outbound = {d.chat_id: claim(session, d.id) for d in session.query(Delivery).filter_by(broadcast_id=broadcast_id)}
+    assert outbound["601"].text == "تنظيف يوم السبت!" and outbound["601"].signup_title == "تنظيف الشاطئ"
+    assert outbound["603"].text == "Clean-up on Saturday!" and outbound["603"].signup_title == "Beach clean-up"

@@ -208,3 +208,8 @@ def _translated(task: Task, language: str, field: str) -> str | None:
     texts = (task.translations or {}).get(language)
     value = texts.get(field) if isinstance(texts, dict) else None
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def set_translations(task: Task, translations: dict[str, dict[str, str]]) -> None:
+    """Replace the task's words in other languages (validated as at creation)."""
+    task.translations = clean_translations(translations)

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.i18n import category_label, format_number
-from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
+from bot.i18n import LANGUAGE_NAMES, category_label, format_number
+from bot.models import CATEGORIES, LANGUAGES, Broadcast, Neighbourhood, Task, utcnow
 from bot.services import audit, broadcasts, coordination, tasks
 from bot.services.broadcasts import Audience
 from bot.services.coordination import Draft
@@ -74,11 +74,17 @@ class Manage:
                     coordination.set_task_field(session, draft, name, values[name], self.tz, utcnow())
                 except InvalidInput:
                     errors[name] = _(FIELD_ERRORS[name])
+            translations = _translations(form)
+            try:
+                tasks.clean_translations(translations)
+            except InvalidInput:
+                errors["translations"] = _(FIELD_ERRORS["title"])
             if errors:
-                return self.d.page(request, "task_form.html", status_code=400, values=values, errors=errors,
-                                   areas=self._areas(), categories=CATEGORIES)
+                return self.d.page(request, "task_form.html", status_code=400, values={**values, **_flat(translations)},
+                                   errors=errors, areas=self._areas(), categories=CATEGORIES)
             task = coordination.create_task_from(session, draft, me.email, self.tz)
-            audit.record(session, me.email, "task.create", "task", task.id, None, draft.data)
+            tasks.set_translations(task, translations)
+            audit.record(session, me.email, "task.create", "task", task.id, None, {**draft.data, "translations": task.translations})
             key = task.id
         return RedirectResponse(f"/tasks/{key}", status_code=303)
 
@@ -109,7 +115,8 @@ class Manage:
         key = request.path_params["id"]
         with self.d.db.session() as session:
             task = self._task(session, key)
-            before = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
+            before = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity,
+                      "translations": task.translations}
             checked = Draft("edit", "title")
             fields = ("title", "place", "capacity") if task.kind == "group" else ("title", "place")
             for name in fields:
@@ -122,9 +129,14 @@ class Manage:
                     coordination.change_capacity(session, task, checked.data["capacity"], utcnow())
                 except InvalidInput:
                     return RedirectResponse(f"/tasks/{key}?error=taken", status_code=303)
+            try:
+                tasks.set_translations(task, _translations(form))
+            except InvalidInput:
+                return RedirectResponse(f"/tasks/{key}?error=title", status_code=303)
             task.title, task.place = checked.data["title"], checked.data["place"]
             task.description = str(form.get("description", "")).strip()[:2000]
-            after = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity}
+            after = {"title": task.title, "place": task.place, "description": task.description, "capacity": task.capacity,
+                     "translations": task.translations}
             audit.record(session, me.email, "task.edit", "task", task.id, before, after)
         return RedirectResponse(f"/tasks/{key}", status_code=303)
 
@@ -170,7 +182,7 @@ class Manage:
     async def preview(self, request: Request) -> Response:
         form = await request.form()
         check_csrf(request, form.get("csrf"))
-        values = {k: str(form.get(k, "")).strip() for k in ("audience", "text", "signup_task", "hold")}
+        values = {k: str(form.get(k, "")).strip() for k in ("audience", "text", "signup_task", "hold", *TEXT_FIELDS)}
         error, photo = None, None
         upload = form.get("photo")
         _ = self.d.gettext(request)
@@ -179,10 +191,11 @@ class Manage:
             with self.d.db.session() as session:
                 audience.check(session)
                 count = broadcasts.count(session, audience)
+                by_language = broadcasts.count_by_language(session, audience)
             if isinstance(upload, UploadFile) and upload.filename:
                 photo = await self._store_photo(upload, _)
             limit = broadcasts.MAX_CAPTION if photo else broadcasts.MAX_TEXT
-            if not values["text"] or len(values["text"]) > limit:
+            if not values["text"] or any(len(values[k]) > limit for k in ("text", *TEXT_FIELDS)):
                 error = _("Write a message of up to %(limit)s characters.") % {
                     "limit": format_number(limit, self.d.language(request))}
         except InvalidInput:
@@ -196,7 +209,10 @@ class Manage:
         if values["signup_task"].isdigit():
             with self.d.db.session() as session:
                 task = session.get(Task, int(values["signup_task"]))
-        return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task)
+        texts = {language: values[f"text_{language}"] or values["text"] for language in LANGUAGES}
+        return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task,
+                           by_language=[(language, LANGUAGE_NAMES[language], by_language.get(language, 0), texts[language])
+                                        for language in LANGUAGES])
 
     async def _store_photo(self, upload: UploadFile, _: Callable[[str], str]) -> str:
         """An uploaded image, checked by size and by its first bytes, kept under MEDIA_DIR."""
@@ -227,6 +243,7 @@ class Manage:
                     session, me.email, _audience(str(form.get("audience", ""))), str(form.get("text", "")),
                     photo=photo, signup_task_id=int(task) if task.isdigit() else None,
                     hold_quiet_hours=form.get("hold") != "no",
+                    texts={language: str(form.get(f"text_{language}", "")) for language in LANGUAGES},
                 )
                 audit.record(session, me.email, "broadcast.send", "broadcast", started.id, None,
                              {"audience": started.audience, "value": started.audience_value, "total": started.total})
@@ -276,3 +293,19 @@ def _audience(value: str) -> Audience:
     kind, _, rest = value.partition(":")
     return Audience(kind, rest or None)
 
+
+
+TEXT_FIELDS = tuple(f"text_{language}" for language in LANGUAGES)
+TRANSLATED_FIELDS = ("title", "place", "description")
+
+
+def _translations(form: Any) -> dict[str, dict[str, str]]:
+    """`title_fr`, `place_ar`, … from a task form, as tasks.clean_translations takes them."""
+    return {
+        language: {name: str(form.get(f"{name}_{language}", "")) for name in TRANSLATED_FIELDS if form.get(f"{name}_{language}")}
+        for language in LANGUAGES
+    }
+
+
+def _flat(translations: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {f"{name}_{language}": value for language, fields in translations.items() for name, value in fields.items()}
