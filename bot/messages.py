@@ -173,6 +173,11 @@ COORDINATOR_TEXTS = {
     "broadcast.nothing_to_pick": N_("There is nothing to choose from yet. Pick another audience."),
     "broadcast.text": N_("Write the message. You can also send a photo with a caption."),
     "broadcast.button": N_("Add a sign-up button for a task?"),
+    "broadcast.translate": N_("Add the same message in another language? Each citizen gets the text in their language; the others get this one."),
+    "broadcast.no_translation": N_("No, that's all"),
+    "broadcast.translation_text": N_("Write the message in {language_name}."),
+    "broadcast.by_language": N_("By language: {counts}"),
+    "broadcast.preview_text": N_("{language_name}:\n{text}"),
     "broadcast.no_button": N_("No button"),
     # TRANSLATORS: a button; {count} is how many citizens will get the message.
     "broadcast.send": N_("✅ Send to {count}"),

@@ -153,8 +153,10 @@ def test_a_broadcast_reaches_exactly_its_audience_once_with_a_final_report(town:
     stopped, erased, blocked = riverside[3], riverside[4], riverside[5]
     with town.db.session() as session:
         citizens.set_notifications(session, str(stopped), False)
+        citizens.set_language(session, str(riverside[0]), "ar")
         erase_citizen(session, str(erased))
-        task = tasks.create_task(session, title="Saturday clean-up", kind="collective", category="waste")
+        task = tasks.create_task(session, title="Saturday clean-up", kind="collective", category="waste",
+                                 translations={"ar": {"title": "تنظيف يوم السبت"}})
         task_id = task.id
     fake.block(blocked)
     town.bridge()
@@ -162,18 +164,28 @@ def test_a_broadcast_reaches_exactly_its_audience_once_with_a_final_report(town:
     who = coordinator.say("/broadcast", "Who should get this message?")
     area = coordinator.press(who, "A neighbourhood", "Which neighbourhood?")
     coordinator.press(area, "Riverside", "Write the message")
-    offer = coordinator.say("Join the clean-up on Saturday at 10:00!", "sign-up button")
+    other = coordinator.say("Join the clean-up on Saturday at 10:00!", "another language")
+    asked = coordinator.press(other, "العربية", "Write the message in")
+    other = coordinator.say("Join the clean-up on Saturday at 10:00! انضموا إلى التنظيف", "another language")
+    assert "العربية" not in button_titles(other), "each language once"
+    offer = coordinator.press(other, "No, that's all", "sign-up button")
     start = coordinator.mark()
     preview = coordinator.press(offer, "Saturday clean-up", "This message will go to 4 citizens")
+    languages = coordinator.reply(start, "By language")
+    assert "العربية 1" in languages["params"]["text"] and "English 3" in languages["params"]["text"]
     confirm = coordinator.reply(start, "⬆️")
+    assert "العربية" in asked["params"]["text"]
     coordinator.press(confirm, "Send to 4")
     report = final_report(fake)
     assert "3 of 4 sent" in report["params"]["text"] and "1 blocked" in report["params"]["text"]
     got = received(fake, riverside + elsewhere, "Join the clean-up")
     assert got == Counter({riverside[0]: 1, riverside[1]: 1, riverside[2]: 1, stopped: 0, erased: 0, blocked: 0,
                            **{user: 0 for user in elsewhere}})
-    message = next(c for c in fake.calls if c["chat_id"] == riverside[0] and "Join the clean-up" in (c["params"].get("text") or ""))
+    message = next(c for c in fake.calls if c["chat_id"] == riverside[1] and "Join the clean-up" in (c["params"].get("text") or ""))
     assert button_titles(message) == ["✅ Sign me up: Saturday clean-up"]
+    arabic = next(c for c in fake.calls if c["chat_id"] == riverside[0] and "Join the clean-up" in (c["params"].get("text") or ""))
+    assert "انضموا" in arabic["params"]["text"] and "تنظيف يوم السبت" in button_titles(arabic)[0]
+    assert received(fake, riverside[1:3], "انضموا") == Counter({riverside[1]: 0, riverside[2]: 0})
     with town.db.session() as session:
         assert not citizens.may_notify(session, str(blocked))
         sent = session.query(Delivery).filter_by(status="sent").all()
@@ -207,7 +219,8 @@ def test_cancel_stops_delivery(town: Town, fake: FakeTelegram) -> None:
     coordinator = Chat(fake, COORDINATOR)
     who = coordinator.say("/broadcast", "Who should get this message?")
     coordinator.press(who, "Everyone", "Write the message")
-    offer = coordinator.say("Cancel test", "sign-up button")
+    other = coordinator.say("Cancel test", "another language")
+    offer = coordinator.press(other, "No, that's all", "sign-up button")
     start = coordinator.mark()
     coordinator.press(offer, "No button", "60 citizens")
     confirm = coordinator.reply(start, "⬆️")

@@ -19,7 +19,7 @@ from bot.services.schedules import parse_schedule
 from bot.services.text import clean_text
 
 NEWTASK_FIELDS = ("title", "kind", "category", "neighbourhood", "place", "schedule", "capacity", "reminders")
-BROADCAST_FIELDS = ("audience", "audience_value", "text", "signup_task", "confirm")
+BROADCAST_FIELDS = ("audience", "audience_value", "text", "translations", "signup_task", "confirm")
 REMINDER_CHOICES = {"24h+1h": [1440, 60], "1h": [60], "none": []}
 MAX_CAPACITY = 500
 
@@ -58,6 +58,8 @@ def drafters(session: Session) -> set[str]:
 def next_field(draft: Draft) -> str:
     """The first field still to ask; "summary" when all are filled."""
     fields = NEWTASK_FIELDS if draft.kind == "newtask" else BROADCAST_FIELDS
+    if draft.kind == "broadcast" and draft.data.get("translating"):
+        return "translation_text"
     for name in fields:
         if name == "capacity" and draft.data.get("kind") == "collective":
             continue

@@ -18,7 +18,7 @@ from babel.lists import format_list
 
 from bot.config import Settings
 from bot.db import Database
-from bot.i18n import babel_locale, category_label, coordinator_text, format_number, format_when, plural_text
+from bot.i18n import LANGUAGE_NAMES, babel_locale, category_label, coordinator_text, format_number, format_when, plural_text
 from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
 from bot.services import broadcasts, citizens, coordination, notifications, occurrences, roles
 from bot.services.broadcasts import Audience
@@ -47,6 +47,10 @@ _speaking: ContextVar[str] = ContextVar("coordinator_language", default="en")
 
 def t(key: str, **values: object) -> str:
     return coordinator_text(key, _speaking.get(), **values)
+
+
+def pt(key: str, count: int, **values: object) -> str:
+    return plural_text(key, count, _speaking.get(), **values)
 
 
 class CoordinatorFlow:
@@ -202,7 +206,7 @@ class CoordinatorFlow:
         await self._ask(sender, chat, draft)
 
     def _set_broadcast_field(self, session: object, sender: str, draft: Draft, step: str, raw: str, pressed: bool) -> None:
-        if step in ("audience", "audience_value", "signup_task") and not pressed:
+        if step in ("audience", "audience_value", "signup_task", "translations") and not pressed:
             raise InvalidInput(step)
         if step == "audience":
             if raw not in ("all", "neighbourhood", "category", "task", "group"):
@@ -211,12 +215,22 @@ class CoordinatorFlow:
         elif step == "audience_value":
             Audience(draft.data["audience"], raw).check(session)  # type: ignore[arg-type]
             draft.data["audience_value"] = raw
-        elif step == "text":
+        elif step in ("text", "translation_text"):
             text = raw.strip()
             limit = broadcasts.MAX_CAPTION if draft.data.get("photo") else broadcasts.MAX_TEXT
             if not text or len(text) > limit:
                 raise InvalidInput("text")
-            draft.data["text"] = text
+            if step == "text":
+                draft.data["text"] = text
+            else:
+                draft.data.setdefault("texts", {})[draft.data.pop("translating")] = text
+        elif step == "translations":
+            if raw == "none":
+                draft.data["translations"] = "done"
+            elif raw in LANGUAGE_NAMES and raw not in draft.data.get("texts", {}):
+                draft.data["translating"] = raw
+            else:
+                raise InvalidInput(raw)
         elif step == "signup_task":
             draft.data["signup_task"] = None if raw == "none" else int(raw)
 
@@ -251,7 +265,7 @@ class CoordinatorFlow:
         if step == "kind":
             options = [(t("kind.group"), "group"), (t("kind.collective"), "collective")]
         elif step == "category":
-            options = [(category_label(c), c) for c in CATEGORIES]
+            options = [(category_label(c, _speaking.get()), c) for c in CATEGORIES]
         elif step == "neighbourhood":
             options = [(name, str(key)) for key, name in self._neighbourhoods()] + [(t("whole_town"), "all")]
         elif step == "schedule" and draft.data.get("kind") == "collective":
@@ -284,6 +298,12 @@ class CoordinatorFlow:
             await self.say(chat, t(f"broadcast.which_{draft.data['audience']}"), self._choices(step, options))
         elif step == "text":
             await self.say(chat, t("broadcast.text"), [self._cancel()])
+        elif step == "translations":
+            given = draft.data.get("texts", {})
+            options = [(name, code) for code, name in LANGUAGE_NAMES.items() if code not in given]
+            await self.say(chat, t("broadcast.translate"), self._choices(step, options + [(t("broadcast.no_translation"), "none")]))
+        elif step == "translation_text":
+            await self.say(chat, t("broadcast.translation_text", language_name=LANGUAGE_NAMES[draft.data["translating"]]), [self._cancel()])
         elif step == "signup_task":
             tasks = [(task.title, str(task.id)) for task in self._open_tasks()]
             await self.say(chat, t("broadcast.button"), self._choices(step, [(t("broadcast.no_button"), "none")] + tasks))
@@ -302,7 +322,7 @@ class CoordinatorFlow:
         if kind == "neighbourhood":
             return [(name, str(key)) for key, name in self._neighbourhoods()]
         if kind == "category":
-            return [(category_label(c), c) for c in CATEGORIES]
+            return [(category_label(c, _speaking.get()), c) for c in CATEGORIES]
         if kind == "task":
             return [(task.title, str(task.id)) for task in self._open_tasks()]
         with self.db.session() as session:
@@ -316,13 +336,13 @@ class CoordinatorFlow:
         if schedule:
             when = format_when(datetime.fromisoformat(schedule["starts_at"]), _speaking.get(), self.settings.timezone)
             if schedule.get("recurrence"):
-                when = t("summary.every", when=when, rule=describe_rule(schedule["recurrence"]))
+                when = t("summary.every", when=when, rule=describe_rule(schedule["recurrence"], _speaking.get()))
         neighbourhood = t("whole_town")
         if data.get("neighbourhood"):
             neighbourhood = dict(self._neighbourhoods()).get(data["neighbourhood"], neighbourhood)
-        capacity = plural_text("summary.capacity", int(data["capacity"])) if data.get("capacity") else t("summary.open")
+        capacity = pt("summary.capacity", int(data["capacity"])) if data.get("capacity") else t("summary.open")
         return t(
-            "summary.task", title=data["title"], kind=t(f"kind.{data['kind']}"), category=category_label(data["category"]),
+            "summary.task", title=data["title"], kind=t(f"kind.{data['kind']}"), category=category_label(data["category"], _speaking.get()),
             place=data["place"], neighbourhood=neighbourhood, when=when, capacity=capacity,
             reminders=t(f"reminders.{data['reminders']}"),
         )
@@ -351,12 +371,17 @@ class CoordinatorFlow:
         audience = Audience(data["audience"], data.get("audience_value"))
         with self.db.session() as session:
             count = broadcasts.count(session, audience)
+            by_language = broadcasts.count_by_language(session, audience)
             task = session.get(Task, data["signup_task"]) if data.get("signup_task") else None
             button_title = t("broadcast.signup_button", title=task.title) if task else None
         if count == 0:
             await self._drop(sender, chat, t("broadcast.nobody"))
             return
-        await self.say(chat, plural_text("broadcast.preview", count))
+        await self.say(chat, pt("broadcast.preview", count))
+        counts = ", ".join(f"{LANGUAGE_NAMES[code]} {format_number(by_language.get(code, 0), _speaking.get())}" for code in LANGUAGE_NAMES)
+        await self.say(chat, t("broadcast.by_language", counts=counts))
+        for code, text in data.get("texts", {}).items():
+            await self.say(chat, t("broadcast.preview_text", language_name=LANGUAGE_NAMES[code], text=text))
         sample = [(button_title, f"{PREFIX}noop")] if button_title else []
         if data.get("photo"):
             await self.bridge.send_preview_photo(chat, data["photo"], data["text"])
@@ -364,7 +389,7 @@ class CoordinatorFlow:
                 await self.say(chat, button_title or "", [])
         else:
             await self.say(chat, data["text"], sample)
-        await self.say(chat, "⬆️", [(t("broadcast.send", count=format_number(count)), f"{PREFIX}confirm"), self._cancel()])
+        await self.say(chat, "⬆️", [(t("broadcast.send", count=format_number(count, _speaking.get())), f"{PREFIX}confirm"), self._cancel()])
 
     async def _send_broadcast(self, sender: str, chat: str, draft: Draft) -> None:
         data = draft.data
@@ -372,6 +397,7 @@ class CoordinatorFlow:
             broadcast = broadcasts.start(
                 session, sender, Audience(data["audience"], data.get("audience_value")), data["text"],
                 photo=data.get("photo"), signup_task_id=data.get("signup_task"), progress_chat_id=chat,
+                texts=data.get("texts"),
             )
             coordination.clear(session, sender)
             key, total = broadcast.id, broadcast.total
@@ -417,18 +443,18 @@ class CoordinatorFlow:
                 task, lines, unscheduled = coordination.overview(session, args[0], utcnow())
                 header = t(
                     "task.header", id=task.id, title=task.title, status=task.status, kind=t(f"kind.{task.kind}"),
-                    category=category_label(task.category), place=task.place, link=self._link(task.id),
+                    category=category_label(task.category, _speaking.get()), place=task.place, link=self._link(task.id),
                 )
         except TaskNotFound:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
         body = [
-            plural_text("task.session", line.signed_up, when=format_when(line.starts_at, _speaking.get(), self.settings.timezone),
-                        spots=plural_text("task.spots", line.spots_left) if line.spots_left is not None else "")
+            pt("task.session", line.signed_up, when=format_when(line.starts_at, _speaking.get(), self.settings.timezone),
+                        spots=pt("task.spots", line.spots_left) if line.spots_left is not None else "")
             for line in lines
         ]
         if unscheduled:
-            body.append(plural_text("task.unscheduled", unscheduled))
+            body.append(pt("task.unscheduled", unscheduled))
         await self.say(chat, "\n".join([header, ""] + (body or [t("task.no_sessions")])))
 
     async def _close(self, sender: str, chat: str, args: list[str]) -> None:
@@ -442,7 +468,7 @@ class CoordinatorFlow:
         except TaskNotFound:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
-        await self.say(chat, plural_text("close.done", count, id=key) if was_open else t("close.already", id=key))
+        await self.say(chat, pt("close.done", count, id=key) if was_open else t("close.already", id=key))
         self.poke()
 
     async def _linkgroup(self, sender: str, chat: str, args: list[str]) -> None:
