@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.services.feedback import parse_rating
 from bot.services.languages import detect
 
 
@@ -30,3 +31,11 @@ from bot.services.languages import detect
 )
 def test_detect(text: str, app: str | None, expected: str | None) -> None:
     assert detect(text, app) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "rating"),
+    [("3", 3), ("٣", 3), ("٤/٥", 4), ("۵", 5), ("4 نجوم", 4), ("4 étoiles", 4), ("⭐⭐", 2), ("²", None), ("6", None), ("٦", None)],
+)
+def test_ratings_in_any_script(typed: str, rating: int | None) -> None:
+    assert parse_rating(typed) == rating

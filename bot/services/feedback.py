@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,14 +13,15 @@ from bot.services.errors import InvalidInput, TaskNotFound
 from bot.services.text import clean_text
 
 
-RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|out of 5)?\s*$", re.IGNORECASE)
+# "4", "4/5", "4 stars", "4 étoiles", "4 نجوم"; any script's digits ("٤") count (see parse_rating).
+RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5|sur 5|stars?|étoiles?|etoiles?|نجوم|نجمات|نجمة|out of 5)?\s*$", re.IGNORECASE)
 
 
 def parse_rating(value: object) -> int | None:
     """1-5 from a button payload or typed text ("4", "4/5", "4 stars", "⭐⭐⭐"); else None."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in str(value)).strip()
     stars = text.count("⭐") + text.count("★")
     if stars and not text.replace("⭐", "").replace("★", "").strip():
         return stars if stars <= 5 else None
