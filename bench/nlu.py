@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlu.evaluation import LANGUAGES, Scores, evaluate_languages  # noqa: E402
+from nlu.evaluation import LANGUAGES, SETS, Scores, evaluate_languages  # noqa: E402
 
 
 def baseline_model() -> Path:
@@ -44,19 +44,22 @@ def row(language: str, name: str, scores: Scores) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=str(ROOT / "models" / "coprod.tar.gz"))
-    parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--show-errors", action="store_true", help="the dev sets' errors (never the held-out sets')")
     args = parser.parse_args()
-    shipped = evaluate_languages(Path(args.model))
-    baseline = evaluate_languages(baseline_model())
-    print("| language | model | messages | intent accuracy | macro-F1 | category accuracy | parse p50 ms | parse p95 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for language in LANGUAGES:
-        print(row(language, "shipped (config.yml)", shipped[language]))
-        print(row(language, "baseline (rasa init default)", baseline[language]))
-    if args.show_errors:
+    baseline_path = baseline_model()
+    for name in SETS:
+        shipped = evaluate_languages(Path(args.model), name=name)
+        baseline = evaluate_languages(baseline_path, name=name)
+        print(f"\n{name} sets (tests/nlu/{name}_<language>.yml)")
+        print("| language | model | messages | intent accuracy | macro-F1 | category accuracy | parse p50 ms | parse p95 ms |")
+        print("|---|---|---|---|---|---|---|---|")
         for language in LANGUAGES:
-            for text, gold, predicted in shipped[language].errors:
-                print(f"  [{language}] {gold} -> {predicted}: {text}")
+            print(row(language, "shipped (config.yml)", shipped[language]))
+            print(row(language, "baseline (rasa init default)", baseline[language]))
+        if args.show_errors and name == "dev":
+            for language in LANGUAGES:
+                for text, gold, predicted in shipped[language].errors:
+                    print(f"  [{language}] {gold} -> {predicted}: {text}")
     return 0
 
 
