@@ -87,9 +87,11 @@ def unfold_span(origins: list[int], start: int, end: int) -> tuple[int, int]:
     return origins[min(start, len(origins) - 1)], origins[min(end, len(origins)) - 1] + 1
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class ArabicNormaliser(GraphComponent):
-    """First in the pipeline: every later component sees folded text."""
+class Untrained(GraphComponent):
+    """A component with nothing to train or persist: built from its config alone."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = config or {}
 
     @classmethod
     def create(
@@ -98,8 +100,14 @@ class ArabicNormaliser(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ArabicNormaliser":
-        return cls()
+    ) -> GraphComponent:
+        return cls(config)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class ArabicNormaliser(Untrained):
+    """First in the pipeline: every later component sees folded text."""
+
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
@@ -131,18 +139,9 @@ class ArabicNormaliser(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class RestoreOriginalText(GraphComponent, EntityExtractorMixin):
+class RestoreOriginalText(Untrained, EntityExtractorMixin):
     """After extraction: the citizen's own text and spans, so addresses read as they were written."""
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "RestoreOriginalText":
-        return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

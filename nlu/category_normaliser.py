@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.arabic_normaliser import ARABIC_LETTER, normalise
+from nlu.arabic_normaliser import ARABIC_LETTER, Untrained, normalise
 
 LEXICON = Path(__file__).with_name("lexicon")
 CATEGORY = "category"
@@ -69,27 +66,19 @@ def compile_lexicon(lexicon: dict[str, list[str]]) -> list[tuple[str, re.Pattern
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class CategoryNormaliser(GraphComponent, EntityExtractorMixin):
+class CategoryNormaliser(Untrained, EntityExtractorMixin):
     """One canonical category per message, from DIET's guess and a word list."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"lexicon": str(LEXICON)}
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        raw = load_lexicon(Path(config["lexicon"]))
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        super().__init__({**self.get_default_config(), **(config or {})})
+        raw = load_lexicon(Path(self.config["lexicon"]))
         self.categories = set(raw)
         self.patterns = compile_lexicon(raw)
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "CategoryNormaliser":
-        return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

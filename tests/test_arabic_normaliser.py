@@ -74,3 +74,21 @@ def test_extracted_entities_read_as_the_citizen_wrote_them() -> None:
 
 def test_unfold_span_of_an_empty_span() -> None:
     assert unfold_span([], 0, 0) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("كاين الزبل بزاف قدام الليسي", "waste"),  # the article glued on
+        ("والحفرات في الطريق", "roads"),  # a conjunction before, a plural after
+        ("الضوء مطفأ", "lighting"),
+        ("dow tafi f zen9a", "lighting"),
+        ("les ordures partout", "waste"),
+        ("rats around the dumpsters", "waste"),
+    ],
+)
+def test_the_category_lexicon_reads_every_language(text: str, category: str) -> None:
+    from nlu.category_normaliser import CategoryNormaliser
+
+    chosen = CategoryNormaliser({}).choose(normalise(text), [])
+    assert chosen is not None and chosen["value"] == category

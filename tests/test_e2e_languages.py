@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -19,10 +19,13 @@ from bot.models import Contribution, Notification, Signup, utcnow
 from bot.services import citizens
 from tests.conftest import NEIGHBOURHOODS
 from tests.fake_telegram import FakeTelegram
-from tests.processes import Assistant, BridgeProcess
-from tests.test_e2e_telegram import Chat, bridge_env, db_media
+from tests import test_e2e_telegram as telegram
+from tests.processes import BridgeProcess
+from tests.test_e2e_telegram import Chat, db_media
 
 pytestmark = pytest.mark.e2e
+# The Telegram suite's fixtures: a fake Bot API server and a bridge of this module's own.
+fake, bridge, db = telegram.fake, telegram.bridge, telegram.db
 ROOT = Path(__file__).resolve().parent.parent
 ARABIC = re.compile("[\u0621-\u064a]")
 LATIN = re.compile("[A-Za-z]")
@@ -58,31 +61,6 @@ def mostly_arabic(text: str) -> bool:
     return len(ARABIC.findall(text)) > 2 * len(LATIN.findall(text))
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram(rate_limits=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def bridge(assistant: Assistant, fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
-    process = BridgeProcess(tmp_path_factory.mktemp("bridge-languages"), bridge_env(assistant, fake))
-    process.start()
-    try:
-        fake.wait_for(lambda c: c["method"] == "getUpdates", timeout=60)
-    except AssertionError:
-        pytest.fail(process.log())
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def db(assistant: Assistant) -> Iterator[Database]:
-    database = Database(assistant.env["DATABASE_URL"])
-    yield database
-    database.dispose()
-
-
 class Citizen(Chat):
     """A chat whose every reply must be in `language`."""
 
@@ -105,35 +83,43 @@ class Citizen(Chat):
     def says(self, response: str) -> str:
         return said(response, self.language)
 
+    def agrees(self, greeting: str, area: str) -> None:
+        notice = self.say(greeting, self.says("utter_privacy_notice"))
+        areas = self.press_nth(notice, 0, self.says("utter_ask_neighbourhood"))
+        self.press(areas, area, self.says("utter_neighbourhood_set"))
+
+    def reports_with_photo(self, caption: str, where: tuple[float, float]) -> tuple[Call, str]:
+        """A photo with a caption, then a location, then Send: the saved reply and its reference."""
+        start = self.mark()
+        self.fake.push_message(self.user_id, photo_file_ids=[self.fake.add_file(b"\xff\xd8 photo")], caption=caption)
+        self.reply(start)
+        summary = self.say("", self.says("utter_report_summary"), location=where)
+        saved = self.press_nth(summary, 0, self.says("utter_report_saved"))
+        return saved, re.search(r"R-\d+", text_of(saved)).group()
+
+    def rates_and_erases(self, asking: str, stars: str) -> None:
+        rating = self.say(asking, self.says("utter_ask_rating"))
+        comment = self.press(rating, stars, self.says("utter_ask_feedback_comment"))
+        self.press_nth(comment, 0, self.says("utter_feedback_saved"))
+        confirm = self.say("/deleteme", self.says("utter_ask_erase"))
+        self.press_nth(confirm, 0, self.says("utter_erased"))
+
 
 def test_a_citizen_does_everything_in_arabic(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
     chat = Citizen(fake, 6101, "ar")  # the app is in English: the first message decides
-    notice = chat.say("السلام عليكم", chat.says("utter_privacy_notice"))
-    areas = chat.press_nth(notice, 0, chat.says("utter_ask_neighbourhood"))
-    chat.press(areas, "Riverside", chat.says("utter_neighbourhood_set"))
+    chat.agrees("السلام عليكم", "Riverside")
 
     cards = chat.say("/tasks", "دورية أمن ليلية")
     joined = chat.press(cards, "دورية أمن ليلية", chat.says("utter_signed_up"))
     assert "نلتقي عند الجسر" in text_of(joined)
 
-    photo = fake.add_file(b"\xff\xd8 arabic photo")
-    start = chat.mark()
-    fake.push_message(6101, photo_file_ids=[photo], caption="كاين الزبل بزاف ورا الجامع")
-    chat.reply(start)
-    summary = chat.say("", chat.says("utter_report_summary"), location=(35.9311, 0.0892))
-    saved = chat.press_nth(summary, 0, chat.says("utter_report_saved"))
-    reference = re.search(r"R-\d+", text_of(saved)).group()
+    saved, reference = chat.reports_with_photo("كاين الزبل بزاف ورا الجامع", (35.9311, 0.0892))
     assert "\u2068" + reference + "\u2069" in text_of(saved), "the reference is isolated inside Arabic text"
 
     mine = chat.say("/myreports", reference)
     assert mostly_arabic(text_of(mine))
 
-    rating = chat.say("نحب نعطي رايي على الخدمة", chat.says("utter_ask_rating"))
-    comment = chat.press(rating, "4", chat.says("utter_ask_feedback_comment"))
-    chat.press_nth(comment, 0, chat.says("utter_feedback_saved"))
-
-    confirm = chat.say("/deleteme", chat.says("utter_ask_erase"))
-    chat.press_nth(confirm, 0, chat.says("utter_erased"))
+    chat.rates_and_erases("نحب نعطي رايي على الخدمة", "4")
 
     for call in chat.seen:
         assert mostly_arabic(text_of(call)), text_of(call)
@@ -147,28 +133,14 @@ def test_a_citizen_does_everything_in_arabic(fake: FakeTelegram, bridge: BridgeP
 
 def test_a_citizen_does_everything_in_french(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
     chat = Citizen(fake, 6102, "fr", app_language="fr")
-    notice = chat.say("Bonjour", chat.says("utter_privacy_notice"))
-    areas = chat.press_nth(notice, 0, chat.says("utter_ask_neighbourhood"))
-    chat.press(areas, "Hillcrest", chat.says("utter_neighbourhood_set"))
+    chat.agrees("Bonjour", "Hillcrest")
 
     cards = chat.say("/tasks", "Nettoyage du samedi")
     chat.press(cards, "Nettoyage du samedi", chat.says("utter_signed_up"))
 
-    photo = fake.add_file(b"\xff\xd8 french photo")
-    start = chat.mark()
-    fake.push_message(6102, photo_file_ids=[photo], caption="le lampadaire est cassé devant la mosquée")
-    chat.reply(start)
-    summary = chat.say("", chat.says("utter_report_summary"), location=(35.93, 0.09))
-    saved = chat.press_nth(summary, 0, chat.says("utter_report_saved"))
-    reference = re.search(r"R-\d+", text_of(saved)).group()
+    _, reference = chat.reports_with_photo("le lampadaire est cassé devant la mosquée", (35.93, 0.09))
     chat.say("où en sont mes signalements ?", reference)
-
-    rating = chat.say("je voudrais donner mon avis", chat.says("utter_ask_rating"))
-    comment = chat.press(rating, "5", chat.says("utter_ask_feedback_comment"))
-    chat.press_nth(comment, 0, chat.says("utter_feedback_saved"))
-
-    confirm = chat.say("/deleteme", chat.says("utter_ask_erase"))
-    chat.press_nth(confirm, 0, chat.says("utter_erased"))
+    chat.rates_and_erases("je voudrais donner mon avis", "5")
     with db.session() as session:
         assert citizens.find_citizen(session, "6102") is None
         with_photo = session.query(Contribution).filter(Contribution.category == "lighting").order_by(Contribution.id.desc()).first()
