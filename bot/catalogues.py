@@ -13,8 +13,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from bot.models import LANGUAGES
+
 LOCALE_DIR = Path(__file__).with_name("locale")
-LANGUAGES = ("ar", "fr", "en")
 DEFAULT_LANGUAGE = "en"
 
 

@@ -15,13 +15,13 @@ import yaml
 
 from bot.db import Database
 from bot.i18n import notice_text
-from bot.models import Contribution, Notification, Signup, utcnow
+from bot.models import Contribution, Signup
 from bot.services import citizens
 from tests.conftest import NEIGHBOURHOODS
 from tests.fake_telegram import FakeTelegram
 from tests import test_e2e_telegram as telegram
 from tests.processes import BridgeProcess
-from tests.test_e2e_telegram import Chat, db_media
+from tests.test_e2e_telegram import Chat, bring_first_reminder_forward, db_media
 
 pytestmark = pytest.mark.e2e
 # The Telegram suite's fixtures: a fake Bot API server and a bridge of this module's own.
@@ -180,13 +180,7 @@ def test_switching_language_mid_conversation_changes_every_later_message(
     with db.session() as session:
         citizen = citizens.find_citizen(session, "6104")
         assert citizen.language == "ar"
-        reminder = (
-            session.query(Notification)
-            .filter_by(citizen_id=citizen.id, kind="reminder")
-            .order_by(Notification.due_at)
-            .first()
-        )
-        reminder.due_at = utcnow()
+        bring_first_reminder_forward(session, citizen.id)
     start = chat.mark()
     expected = notice_text("reminder", "ar", title="X", when="", place="").split("X")[0]
     arrived = chat.reply(start, "تنظيف يوم السبت", timeout=30)

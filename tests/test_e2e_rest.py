@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Database
-from bot.models import Citizen, Contribution, Feedback, Photo, Signup
+from bot.models import Citizen, Contribution, Feedback, Signup
 from tests.processes import Assistant
 
 pytestmark = pytest.mark.e2e

@@ -110,6 +110,17 @@ def onboard(fake: FakeTelegram, user_id: int) -> Chat:
     return chat
 
 
+def bring_first_reminder_forward(session: Any, citizen_id: int) -> None:
+    """Make the citizen's next reminder due now, so the scheduler sends it at once."""
+    reminder = (
+        session.query(Notification)
+        .filter_by(citizen_id=citizen_id, kind="reminder")
+        .order_by(Notification.due_at)
+        .first()
+    )
+    reminder.due_at = utcnow()
+
+
 def waited(predicate: Callable[[], bool], timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -330,13 +341,7 @@ def test_a_due_reminder_arrives_and_i_cant_make_it_frees_the_spot(fake: FakeTele
         citizen = citizens.find_citizen(session, "5202")
         signup = session.query(Signup).filter_by(citizen_id=citizen.id, status="active").one()
         occurrence_id, taken = signup.occurrence_id, signup.occurrence.taken
-        reminder = (
-            session.query(Notification)
-            .filter_by(citizen_id=citizen.id, kind="reminder")
-            .order_by(Notification.due_at)
-            .first()
-        )
-        reminder.due_at = utcnow()
+        bring_first_reminder_forward(session, citizen.id)
     start = chat.mark()
     arrived = chat.reply(start, "Reminder: Saturday clean-up", timeout=30)
     freed = chat.press(arrived, "I can't make it", "given your place")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import LANGUAGES, Citizen, Neighbourhood, utcnow
+from bot.services import languages
 from bot.services.errors import ConsentRequired, InvalidInput
 from bot.services.text import fold
 
@@ -118,5 +119,4 @@ def language_for(session: Session, sender_id: str, app_language: str | None = No
     citizen = find_citizen(session, sender_id)
     if citizen is not None:
         return citizen.language
-    hint = (app_language or "").replace("_", "-").split("-")[0].lower()
-    return hint if hint in LANGUAGES else "en"
+    return languages.from_app(app_language) or "en"

@@ -36,10 +36,15 @@ ENGLISH_WORDS = frozenset(
 )
 
 
+def from_app(app_language: str | None) -> str | None:
+    """One of our languages from an app or locale code ("ar-DZ", "fr_FR.UTF-8"), else None."""
+    code = re.split(r"[-_.]", app_language or "")[0].lower()
+    return code if code in LANGUAGES else None
+
+
 def detect(text: str, app_language: str | None = None) -> str | None:
     """ar, fr or en when the message or the app's language says so clearly; else None."""
-    hint = re.split(r"[-_.]", app_language or "")[0].lower() or None
-    hint = hint if hint in LANGUAGES else None
+    hint = from_app(app_language)
     if not text or text.startswith("/"):
         return hint
     arabic, latin = len(ARABIC_LETTERS.findall(text)), len(LATIN_LETTERS.findall(text))

@@ -351,8 +351,7 @@ class Bridge:
     def language_of(self, sender: str) -> str:
         """The stored language; for someone who has not consented, the one their messages suggest."""
         with self.db.session() as session:
-            citizen = citizens.find_citizen(session, sender)
-            return citizen.language if citizen else self._guessed.get(sender, "en")
+            return citizens.language_for(session, sender, self._guessed.get(sender))
 
     async def close(self) -> None:
         for task in list(self._tasks):
