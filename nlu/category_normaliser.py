@@ -21,7 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.arabic_normaliser import ARABIC_LETTER, Untrained, normalise
+from nlu.arabic_normaliser import Untrained
+from nlu.arabic_text import ARABIC_LETTER, normalise
 
 LEXICON = Path(__file__).with_name("lexicon")
 CATEGORY = "category"

@@ -52,7 +52,7 @@ def training_texts(path: Path = TRAINING) -> set[str]:
 
 def _key(text: str) -> str:
     """The same message up to case, spaces and Arabic spelling variants."""
-    from nlu.arabic_normaliser import normalise
+    from nlu.arabic_text import normalise
 
     return normalise(" ".join(text.lower().split()))
 

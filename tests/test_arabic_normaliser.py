@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.arabic_normaliser import ArabicNormaliser, RestoreOriginalText, fold, normalise, unfold_span
+from nlu.arabic_normaliser import ArabicNormaliser, RestoreOriginalText, unfold_span
+from nlu.arabic_text import fold, normalise
 
 
 @pytest.mark.parametrize(

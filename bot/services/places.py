@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from nlu.arabic_normaliser import normalise
+from nlu.arabic_text import normalise
 
 MAX_WORDS = 12
 TOKEN = re.compile(r"[^\s,.;:!?،؛؟()\"]+")
