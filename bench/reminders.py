@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from bot.db import Database
-    from bot.scheduler import Delivery
+    from bot.channels import Delivery, Message
 
 DESIGNS = ("rows", "naive")
 LEAD_SECONDS = 5.0
@@ -220,15 +220,18 @@ def figures(schedule_s: float, rss_after_schedule: float, due: Mapping[Key, floa
 
 
 class RecordingSender:
-    """Stands in for Telegram: notes when the send of each notification was called."""
+    """Stands in for Telegram (a channel): notes when the send of each notification was called."""
+
+    name = "telegram"
+    rate = None
 
     def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
         self.sent: dict[int, list[float]] = defaultdict(list)
 
-    async def send_notice(self, chat_id: str, text: str, buttons: list[tuple[str, str]]) -> Delivery:
+    async def send(self, address: str, message: Message) -> Delivery:
         called = time.time()
-        self.sent[notice_id(buttons)].append(called)
+        self.sent[notice_id(message.buttons)].append(called)
         return self.delivery
 
 
@@ -256,7 +259,8 @@ def rows_fixtures(db: Database, load: Load, now: datetime) -> None:
     for part in chunks(load.citizens):
         with db.session() as session:
             session.execute(insert(Citizen), [
-                {"id": i + 1, "sender_id": str(10**6 + i + 1), "language": "en", "consented_at": now, "created_at": now}
+                {"id": i + 1, "sender_id": str(10**6 + i + 1), "channel": "telegram", "address": str(10**6 + i + 1),
+                 "language": "en", "consented_at": now, "created_at": now}
                 for i in part
             ])
     for part in chunks(load.reminders):
@@ -302,7 +306,8 @@ def rows_retime(db: Database, load: Load, anchor: datetime) -> dict[int, float]:
 async def rows_restart_and_fire(url: str, load: Load, due: Mapping[int, float]) -> Firing:
     """Reopen the database, start the production scheduler (default tick), wait for the window."""
     from bot.db import Database
-    from bot.scheduler import BATCH, Delivery, Scheduler
+    from bot.channels import Channels, Delivery
+    from bot.scheduler import BATCH, Scheduler
     from bot.services import notifications
     from bot.services.notifications import Rules
     from bot.services.timing import QuietHours
@@ -310,7 +315,7 @@ async def rows_restart_and_fire(url: str, load: Load, due: Mapping[int, float]) 
     sender = RecordingSender(Delivery("sent", 1))
     started = time.perf_counter()
     db = Database(url)
-    scheduler = Scheduler(db, sender, Rules(QuietHours.parse("off", "UTC")), "UTC")
+    scheduler = Scheduler(db, Channels(sender), Rules(QuietHours.parse("off", "UTC")), "UTC")
     scheduler.start()
     with db.session() as session:
         notifications.due_ids(session, utcnow(), BATCH)

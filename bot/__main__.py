@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
 from bot.config import load_settings
@@ -13,7 +12,8 @@ logger = logging.getLogger("bot")
 
 NO_TOKEN_HELP = """\
 Coprod is running in local mode (no TELEGRAM_TOKEN set).
-  Chat with it in another terminal:  make chat
+  Chat with it in a browser:         http://localhost:8000/chat
+  or in another terminal:            make chat
   To connect Telegram: talk to @BotFather on Telegram, send /newbot, and put
   the token it gives you in .env as TELEGRAM_TOKEN=..., then run `make run` again.
 """
@@ -23,15 +23,9 @@ def _run(_args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.telegram_token:
         print(NO_TOKEN_HELP, flush=True)
-        stop = asyncio.Event()
+        from bot.outgoing import run_without_telegram
 
-        async def idle() -> None:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-
-        asyncio.run(idle())
+        asyncio.run(run_without_telegram(settings))
         return 0
     from bot.telegram.app import run
 

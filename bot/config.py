@@ -57,6 +57,10 @@ class Settings:
     dashboard_https_only: bool = False
     open311_api_keys: list[str] = field(default_factory=list)
     populations: dict[str, int] = field(default_factory=dict)
+    webpush_private_key: str | None = None
+    webpush_contact: str = "mailto:webmaster@localhost"
+    webchat_origins: list[str] = field(default_factory=list)
+    webpush_services: list[str] = field(default_factory=lambda: list(PUSH_SERVICES))
 
     @property
     def webhook_path(self) -> str:
@@ -64,6 +68,11 @@ class Settings:
         return urlparse(self.telegram_webhook_url or "").path.lstrip("/")
 
 
+# The push services of Chrome, Firefox, Safari and Edge: the only places a browser's
+# subscription may send Coprod (anything else would let a visitor aim it at any server).
+PUSH_SERVICES = (
+    "https://fcm.googleapis.com/", "https://updates.push.services.mozilla.com/", "https://web.push.apple.com/",
+)
 DEFAULT_NEIGHBOURHOODS = "Old Town,Riverside,Hillcrest,Station Quarter,Market District,Belle-Vue"
 
 
@@ -102,4 +111,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dashboard_https_only=env.get("DASHBOARD_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
         open311_api_keys=_list(env.get("OPEN311_API_KEYS", "")),
         populations=_populations(env.get("NEIGHBOURHOOD_POPULATIONS", "")),
+        webpush_private_key=env.get("WEBPUSH_VAPID_PRIVATE_KEY") or None,
+        webpush_contact=env.get("WEBPUSH_CONTACT", "mailto:webmaster@localhost"),
+        webchat_origins=_list(env.get("WEBCHAT_ORIGINS", "")),
+        webpush_services=_list(env.get("WEBPUSH_SERVICES", "")) or list(PUSH_SERVICES),
     )

@@ -59,6 +59,11 @@ def channel_text(key: str, language: str = "en", **values: object) -> str:
     return _text(messages.CHANNEL_TEXTS, key, language, values)
 
 
+def webchat_strings(language: str = "en") -> dict[str, str]:
+    """Every word of the web chat page, for the browser."""
+    return {key: _translate(english, language) for key, english in messages.WEBCHAT_TEXTS.items()}
+
+
 def plural_text(key: str, count: int, language: str = "en", **values: object) -> str:
     """A text that counts something, in the form the language uses for `count`
     (Arabic has six). `{count}` is the number written the language's way unless given."""

@@ -42,8 +42,13 @@ STATUS_LABELS = {
     "duplicate": N_("already reported"),
 }
 
-# The Telegram bridge's own words.
+# The channels' own words (Telegram's bridge, the web chat).
 CHANNEL_TEXTS = {
+    # TRANSLATORS: the title of a web notification (a reminder, a broadcast) on a phone or computer.
+    "web_push_title": N_("Message from your city"),
+    "web_photo_types": N_("Please send photos as JPEG, PNG or WebP."),
+    "web_too_many_photos": N_("Please send at most {count} photos at a time."),
+    "web_chosen": N_("✓ {title}"),
     "unavailable": N_("The assistant is temporarily unavailable. Your message is saved and I'll answer as soon as I can."),
     "failed": N_("Sorry, I couldn't handle that message. Please try again in a different way, or tap /help."),
     "expired": N_("That option has expired. Here is what you can do now:"),
@@ -189,6 +194,11 @@ COORDINATOR_TEXTS = {
     "broadcast.final": N_("📣 Broadcast #{id} finished: {sent} of {total} sent · {failed} failed · {blocked} blocked · {skipped} skipped (opted out since){unknown}"),
     # TRANSLATORS: added to the end of "broadcast.final"; keep the space and the dot at the start.
     "broadcast.final_unknown": N_(" · {unknown} uncertain (in flight during a restart)"),
+    # TRANSLATORS: added to the end of "broadcast.final"; keep the space and the dot at the start.
+    "broadcast.final_unreachable": N_(" · {unreachable} not reachable now (web chat: shown at their next visit)"),
+    # TRANSLATORS: in a broadcast's preview, how many citizens each channel reaches.
+    "broadcast.by_channel": N_("By channel: Telegram {telegram} · web chat {web}"),
+    "broadcast.unreachable_now": N_("Not reachable now: {count} (offline web chat visitors see it at their next visit)."),
     "broadcast.cancelled": N_("📣 Broadcast #{id} cancelled: {sent} of {total} had been sent."),
     "broadcast.cancel": N_("✖ Cancel broadcast"),
     # TRANSLATORS: a button under a broadcast, cut at 64 characters.
@@ -196,6 +206,32 @@ COORDINATOR_TEXTS = {
 }
 
 # Texts that count something, for bot.i18n.plural_text(key, count, …); `{count}` is the number.
+# The web chat page's own words (buttons, labels, states). `{n}` is a number.
+WEBCHAT_TEXTS = {
+    "title": N_("Chat with your city"),
+    "placeholder": N_("Type a message"),
+    "send": N_("Send"),
+    "photo": N_("Add photos"),
+    "location": N_("Share my location"),
+    "locating": N_("Finding your location…"),
+    "location_denied": N_("Location not shared. You can type the address instead."),
+    "notify": N_("Notify me"),
+    "notify_on": N_("Notifications are on"),
+    "notify_denied": N_("Notifications are blocked in this browser"),
+    "connecting": N_("Connecting…"),
+    "offline": N_("Offline. Your messages will be sent when the connection is back."),
+    "queued": N_("Waiting to send"),
+    "sent_photos": N_("📷 Photos sent: {n}"),
+    "upload_failed": N_("The photos could not be sent: {reason}"),
+    "close": N_("Close chat"),
+    "open": N_("Chat with the city"),
+    "new_messages": N_("New messages"),
+    "you": N_("You"),
+    "bot": N_("City assistant"),
+    "caption": N_("Add a caption (optional)"),
+    "location_shared": N_("📍 Location shared"),
+}
+
 PLURAL_TEXTS = {
     # TRANSLATORS: one line of the summary of a new task.
     "summary.capacity": NP_("{count} person per session", "{count} people per session"),

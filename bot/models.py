@@ -34,14 +34,16 @@ NOTIFICATION_KINDS = (
     "reminder", "feedback_prompt", "report_resolved", "report_followup", "group_progress", "status_update",
 )
 STAFF_ROLES = ("staff", "coordinator", "admin")
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "expired", "unknown", "failed")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "expired", "unknown", "failed", "unreachable")
 ROLES = ("coordinator",)
 AUDIENCES = ("all", "neighbourhood", "category", "task", "group")
 BROADCAST_STATUSES = ("sending", "done", "cancelled")
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped", "unknown")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped", "unknown", "unreachable")
 INBOX_STATUSES = ("held", "pending", "done", "merged", "failed")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
+# How a citizen reaches Coprod. `terminal` (make chat, REST tests) cannot be written to later.
+CHANNELS = ("telegram", "web", "terminal")
 
 
 def utcnow() -> datetime:
@@ -61,13 +63,19 @@ class Neighbourhood(Base):
 
 
 class Citizen(Base):
-    """A person chatting with the assistant. Keyed by the channel's sender id."""
+    """A person chatting with the assistant. Keyed by Rasa's sender id; reached at
+    `address` on `channel` (a Telegram chat id, a web chat visitor's sender id)."""
 
     __tablename__ = "citizens"
-    __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="ck_citizen_language"),)
+    __table_args__ = (
+        CheckConstraint(_in("language", LANGUAGES), name="ck_citizen_language"),
+        CheckConstraint(_in("channel", CHANNELS), name="ck_citizen_channel"),
+    )
 
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(64), nullable=False, unique=True)
+    channel = Column(String(16), nullable=False, default="telegram", server_default="telegram")
+    address = Column(String(64), nullable=True)
     language = Column(String(5), nullable=False, default="en", server_default="en")
     neighbourhood_id = Column(Integer, ForeignKey("neighbourhoods.id", ondelete="SET NULL"))
     consented_at = Column(DateTime, nullable=True)
@@ -315,6 +323,7 @@ class InboxMessage(Base):
 
     id = Column(Integer, primary_key=True)
     update_key = Column(String(80), nullable=False, unique=True)
+    channel = Column(String(16), nullable=False, default="telegram", server_default="telegram")
     sender_id = Column(String(64), nullable=False)
     chat_id = Column(String(64), nullable=False)
     text = Column(Text, nullable=False, default="")
@@ -445,8 +454,9 @@ class Delivery(Base):
     id = Column(Integer, primary_key=True)
     broadcast_id = Column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False)
     citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="SET NULL"), nullable=True)
+    channel = Column(String(16), nullable=False, default="telegram", server_default="telegram")
     chat_id = Column(String(64), nullable=False)
-    status = Column(String(10), nullable=False, default="pending", server_default="pending")
+    status = Column(String(12), nullable=False, default="pending", server_default="pending")
     attempts = Column(Integer, nullable=False, default=0, server_default="0")
     not_before = Column(DateTime, nullable=True)
     message_id = Column(String(32), nullable=True)
@@ -493,7 +503,7 @@ class Notification(Base):
     contribution_id = Column(Integer, ForeignKey("contributions.id", ondelete="CASCADE"), nullable=True)
     due_at = Column(DateTime, nullable=False)
     expires_at = Column(DateTime, nullable=True)
-    status = Column(String(10), nullable=False, default="pending", server_default="pending")
+    status = Column(String(12), nullable=False, default="pending", server_default="pending")
     detail = Column(Text, nullable=False, default="{}")
     sent_at = Column(DateTime, nullable=True)
     message_id = Column(String(32), nullable=True)
@@ -505,3 +515,36 @@ class Notification(Base):
     task = relationship(Task)
     occurrence = relationship(Occurrence)
     contribution = relationship(Contribution)
+
+
+class WebVisitor(Base):
+    """Someone using the web chat. The browser holds a random secret in an HttpOnly
+    cookie; only its SHA-256 is stored, so a copy of the database cannot impersonate
+    anyone. `seen_at` is refreshed while a page is open (reachable now)."""
+
+    __tablename__ = "web_visitors"
+
+    id = Column(Integer, primary_key=True)
+    secret_hash = Column(String(64), nullable=False, unique=True)
+    sender_id = Column(String(64), nullable=False, unique=True)
+    language = Column(String(5), nullable=True)
+    push_subscription = Column(JSON(none_as_null=True), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    seen_at = Column(DateTime, nullable=True)
+
+
+class WebMessage(Base):
+    """One line of a web chat conversation, kept so a reload, a dropped connection or a
+    later visit shows everything (replies, reminders, broadcasts) exactly once."""
+
+    __tablename__ = "web_messages"
+    __table_args__ = (
+        CheckConstraint(_in("role", ("bot", "citizen")), name="ck_web_message_role"),
+        Index("ix_web_message_visitor", "visitor_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    visitor_id = Column(Integer, ForeignKey("web_visitors.id", ondelete="CASCADE"), nullable=False)
+    role = Column(String(8), nullable=False)
+    body = Column(JSON, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

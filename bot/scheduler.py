@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Protocol
+from typing import Any, Callable, Coroutine
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.channels import Channels, Delivery, Message
 from bot.db import Database
 from bot.models import utcnow
 from bot.services import notifications, privacy, progress, retention, signups
-from bot.services.notice_messages import Button, render
+from bot.services.notice_messages import render
 from bot.services.notifications import Rules
 
 logger = logging.getLogger(__name__)
@@ -28,26 +28,13 @@ BATCH = 200
 CONCURRENCY = 30
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What happened to one send: `sent` (with Telegram's message id), `blocked`,
-    `refused`, `retry` (Telegram certainly did not get it) or `unknown`."""
-
-    outcome: str
-    message_id: object = None
-
-
-class Sender(Protocol):
-    async def send_notice(self, chat_id: str, text: str, buttons: list[Button]) -> Delivery: ...
-
-
 class Scheduler:
     """Sends due notifications and runs the periodic planning jobs."""
 
     def __init__(
         self,
         db: Database,
-        sender: Sender,
+        channels: Channels,
         rules: Rules,
         timezone: str,
         tick_seconds: float = 1.0,
@@ -55,7 +42,7 @@ class Scheduler:
         media_dir: Path | None = None,
     ) -> None:
         self.db = db
-        self.sender = sender
+        self.channels = channels
         self.rules = rules
         self.timezone = timezone
         self.tick_seconds = tick_seconds
@@ -140,12 +127,13 @@ class Scheduler:
                 claimed = await asyncio.to_thread(self._claim, notice_id)
                 if claimed is None:
                     return
-                text, buttons = render(claimed, self.timezone)
                 try:
-                    delivery = await self.sender.send_notice(claimed.chat_id, text, buttons)
-                except Exception:
-                    logger.exception("sending notification %s failed", notice_id)
-                    delivery = Delivery("unknown")
+                    text, buttons = render(claimed, self.timezone)
+                except Exception as exc:  # a bad row must not stay `sending` nor stop the others
+                    logger.exception("notification %s (%s) could not be written", notice_id, claimed.kind)
+                    delivery = Delivery("failed", error=type(exc).__name__)
+                else:
+                    delivery = await self.channels.send(claimed.channel, claimed.address, Message(text, buttons))
                 await asyncio.to_thread(self._record, notice_id, delivery)
         finally:
             self._inflight.discard(notice_id)

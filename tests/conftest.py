@@ -58,10 +58,12 @@ def spots_taken(session: Session, task_id: int) -> int:
     return occurrences.next_occurrence(session, task_id).taken
 
 
-def make_citizen(db: Database, sender_id: str, consent: bool = True) -> None:
+def make_citizen(db: Database, sender_id: str, consent: bool = True, channel: str = "telegram") -> None:
+    """A citizen reached on `channel` at their sender id (readable names stand in for chat ids)."""
     with db.session() as session:
         if consent:
-            citizens.give_consent(session, sender_id)
+            citizen = citizens.give_consent(session, sender_id)
+            citizen.channel, citizen.address = channel, sender_id
 
 
 def make_group_task(db: Database, capacity: int = 3, title: str = "Night safety patrol") -> int:

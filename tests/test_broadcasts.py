@@ -118,7 +118,7 @@ def _town(db: Database, media_dir: Path) -> dict[str, int]:
 
 def _who(db: Database, audience: Audience) -> list[str]:
     with db.session() as session:
-        return sorted(chat for _, chat in session.execute(broadcasts.recipients(audience)))
+        return sorted(address for _, _, address in session.execute(broadcasts.recipients(audience)))
 
 
 def test_audiences_pick_exactly_the_right_citizens(db: Database, media_dir: Path) -> None:
@@ -144,7 +144,7 @@ def test_the_outbox_sends_each_recipient_once_and_skips_who_opted_out_since(db: 
         assert broadcast.total == 4
     with db.session() as session:
         citizens.set_notifications(session, "fay", False)
-        due = broadcasts.due(session, datetime.utcnow(), 10, set(), quiet=False)
+        due = [key for key, _ in broadcasts.due(session, datetime.utcnow(), 10, set(), quiet=False)]
         assert len(due) == 4
     outcomes = {}
     for delivery_id in due:
@@ -163,7 +163,7 @@ def test_the_outbox_sends_each_recipient_once_and_skips_who_opted_out_since(db: 
         assert (progress.sent, progress.blocked, progress.skipped, progress.waiting) == (1, 1, 1, 1)
         assert not citizens.may_notify(session, "eve")
         assert not broadcasts.finish_if_done(session, key)
-        (again,) = broadcasts.due(session, datetime.utcnow(), 10, set(), quiet=False)
+        ((again, _),) = broadcasts.due(session, datetime.utcnow(), 10, set(), quiet=False)
         job = broadcasts.claim(session, again)
         assert job.chat_id == "cleo"
     with db.session() as session:
@@ -180,7 +180,7 @@ def test_quiet_hours_hold_broadcasts_that_ask_for_it(db: Database, media_dir: Pa
         broadcasts.start(session, "111", Audience("all"), "Night news", hold_quiet_hours=True)
         urgent = broadcasts.start(session, "111", Audience("all"), "Water cut tonight", hold_quiet_hours=False).id
         quiet = broadcasts.due(session, datetime.utcnow(), 20, set(), quiet=True)
-        assert {session.get(Delivery, d).broadcast_id for d in quiet} == {urgent}
+        assert {session.get(Delivery, d).broadcast_id for d, _ in quiet} == {urgent}
         assert len(broadcasts.due(session, datetime.utcnow(), 20, set(), quiet=False)) == 8
 
 
@@ -188,7 +188,8 @@ def test_cancel_skips_what_is_not_yet_sent(db: Database, media_dir: Path) -> Non
     _town(db, media_dir)
     with db.session() as session:
         key = broadcasts.start(session, "111", Audience("all"), "Hello").id
-        first = broadcasts.due(session, datetime.utcnow(), 1, set(), quiet=False)[0]
+        first, channel = broadcasts.due(session, datetime.utcnow(), 1, set(), quiet=False)[0]
+        assert channel == "telegram"
         broadcasts.claim(session, first)
     with db.session() as session:
         broadcasts.cancel(session, key)
@@ -251,5 +252,5 @@ def test_linking_a_group_plans_team_reminders_in_the_group(db: Database) -> None
         assert {row.kind for row in rows} == {"reminder"} and len(rows) == 2
         assert all(row.citizen_id is None for row in rows)
         claimed = notifications.claim(session, rows[0].id, rows[0].due_at)
-        assert claimed.group and claimed.chat_id == "-100200"
+        assert claimed.group and (claimed.channel, claimed.address) == ("telegram", "-100200")
         assert session.query(Signup).count() == 0

@@ -13,7 +13,8 @@ import time_machine
 
 from bot.db import Database
 from bot.models import Contribution, Feedback, Notification, Occurrence, Signup
-from bot.scheduler import Delivery, Scheduler
+from bot.channels import Channels, Delivery, Message
+from bot.scheduler import Scheduler
 from bot.services import citizens, notifications, occurrences, progress, signups, tasks, workflow
 from bot.services.contributions import ContributionInput, create_contribution
 from bot.services.feedback import record_feedback
@@ -37,16 +38,19 @@ def paris(text: str) -> datetime:
 
 
 class FakeSender:
-    """Records what would reach Telegram; can pretend a chat blocked the bot."""
+    """A channel that records what would reach Telegram; can pretend a chat blocked the bot."""
+
+    name = "telegram"
+    rate = None
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, list[tuple[str, str]]]] = []
         self.blocked: set[str] = set()
 
-    async def send_notice(self, chat_id: str, text: str, buttons: list[tuple[str, str]]) -> Delivery:
+    async def send(self, chat_id: str, message: Message) -> Delivery:
         if chat_id in self.blocked:
             return Delivery("blocked")
-        self.sent.append((chat_id, text, buttons))
+        self.sent.append((chat_id, message.text, message.buttons))
         return Delivery("sent", len(self.sent))
 
     def to(self, chat_id: str) -> list[str]:
@@ -128,7 +132,7 @@ async def test_reminders_go_out_at_their_instant_with_what_when_where_and_button
         with db.session() as session:
             signups.sign_up(session, "ana", task_id, RULES)
         sender = FakeSender()
-        scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         await run_until(scheduler, traveller, paris("2026-12-03T19:59"), timedelta(hours=1))
         assert sender.sent == []
         traveller.move_to(paris("2026-12-03T20:00"))
@@ -155,7 +159,7 @@ async def test_restart_sends_what_still_makes_sense_and_drops_the_rest(db: Datab
         # The process is down from now until the evening after the event.
         traveller.move_to(paris("2026-12-03T10:00"))
         sender = FakeSender()
-        scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         scheduler.recover()
         await scheduler.tick()
         await scheduler.drain()
@@ -180,7 +184,7 @@ async def test_a_crash_between_send_and_record_never_sends_twice(db: Database) -
             assert notifications.claim(session, due) is not None
         # ... Telegram got the message, then the process died before recording it.
         sender = FakeSender()
-        restarted = Scheduler(db, sender, RULES, "Europe/Paris")
+        restarted = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         assert restarted.recover() == 1
         await restarted.tick()
         await restarted.drain()
@@ -202,7 +206,7 @@ async def test_opted_out_blocked_and_erased_citizens_get_nothing(db: Database) -
             erase_citizen(session, "cleo")
         sender = FakeSender()
         sender.blocked.add("dan")
-        scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         traveller.move_to(paris("2026-12-03T20:00"))
         await scheduler.tick()
         await scheduler.drain()
@@ -222,7 +226,7 @@ async def test_a_cancelled_sign_up_is_not_reminded_and_rejoining_revives_it(db: 
             signups.sign_up(session, "ana", task_id, RULES)
             signups.cancel_signup(session, "ana", task_id)
         sender = FakeSender()
-        scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         traveller.move_to(paris("2026-12-03T20:00"))
         await scheduler.tick()
         await scheduler.drain()
@@ -266,7 +270,7 @@ async def test_group_progress_counts_the_team_week_and_respects_opt_out(db: Data
             assert progress.plan_weekly_notes(session, RULES) == 0  # last week had no shifts
         traveller.move_to(paris("2026-12-07T09:00"))  # down at 18:00 on Sunday: planned on restart
         sender = FakeSender()
-        scheduler = Scheduler(db, sender, RULES, "Europe/Paris")
+        scheduler = Scheduler(db, Channels(sender), RULES, "Europe/Paris")
         scheduler.recover()
         with db.session() as session:
             assert progress.plan_weekly_notes(session, RULES) == 2  # same week: same two rows
@@ -423,18 +427,21 @@ def test_someone_elses_notice_cannot_be_answered(db: Database) -> None:
 CRASHING_CHILD = """
 import asyncio, sys
 from bot.db import Database
+from bot.channels import Channels
 from bot.scheduler import Scheduler
 from bot.services.notifications import Rules
 from bot.services.timing import QuietHours
 
 class TelegramThenDeath:
-    async def send_notice(self, chat_id, text, buttons):
+    name, rate = "telegram", None
+
+    async def send(self, chat_id, message):
         with open(sys.argv[2], "a") as log:
             log.write(chat_id + "\\n")
         await asyncio.sleep(3600)  # killed here: Telegram has the message, the database does not know
 
 async def main():
-    scheduler = Scheduler(Database(sys.argv[1]), TelegramThenDeath(), Rules(QuietHours.parse("off", "UTC")), "UTC")
+    scheduler = Scheduler(Database(sys.argv[1]), Channels(TelegramThenDeath()), Rules(QuietHours.parse("off", "UTC")), "UTC")
     scheduler.recover()
     await scheduler.tick()
     await asyncio.sleep(3600)
@@ -469,7 +476,7 @@ async def test_kill_9_after_telegram_got_the_message_never_duplicates(db: Databa
     reached = log.read_text().split()
     assert reached, "the child never sent anything"
     sender = FakeSender()
-    restarted = Scheduler(db, sender, Rules(QuietHours.parse("off", "UTC")), "UTC")
+    restarted = Scheduler(db, Channels(sender), Rules(QuietHours.parse("off", "UTC")), "UTC")
     restarted.recover()
     await restarted.tick()
     await restarted.drain()
@@ -500,14 +507,14 @@ def test_nightly_retention_drops_old_messages_and_orphan_photos_only(db: Databas
         old = inbox.accept(session, Incoming("tg:old", "ana", "ana", "hello", {}))
         inbox.accept(session, Incoming("tg:new", "ana", "ana", "hello again", {}))
         old.status, old.handled_at = "done", datetime.utcnow() - timedelta(days=31)
-    scheduler = Scheduler(db, FakeSender(), RULES, "Europe/Paris", media_dir=media_dir)
+    scheduler = Scheduler(db, Channels(FakeSender()), RULES, "Europe/Paris", media_dir=media_dir)
     assert scheduler.retention() == 1
     assert sorted(p.name for p in media_dir.iterdir()) == ["fresh.jpg", "kept.jpg"]
     with db.session() as session:
         assert [m.update_key for m in session.query(InboxMessage)] == ["tg:new"]
 
 
-def test_retention_keeps_a_broadcast_photo_until_telegram_has_it(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
+def test_retention_keeps_a_broadcast_photo_until_the_broadcast_is_over(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
     import os
 
     from bot.services import broadcasts
@@ -521,8 +528,8 @@ def test_retention_keeps_a_broadcast_photo_until_telegram_has_it(db: Database, m
     os.utime(poster, (day_old, day_old))
     with db.session() as session:
         key = broadcasts.start(session, "staff", Audience("all"), "Poster", photo="media:broadcasts/poster.jpg").id
-    scheduler = Scheduler(db, FakeSender(), RULES, "Europe/Paris", media_dir=media_dir)
+    scheduler = Scheduler(db, Channels(FakeSender()), RULES, "Europe/Paris", media_dir=media_dir)
     assert scheduler.retention() == 0 and poster.exists()
     with db.session() as session:
-        broadcasts.remember_photo(session, key, "telegram-file-id")
+        broadcasts.cancel(session, key)
     assert scheduler.retention() == 1 and not poster.exists()

@@ -1,10 +1,11 @@
 """Broadcasts: a coordinator's message to an audience, delivered through an outbox.
 
 Confirming a broadcast writes one `Delivery` row per recipient in the same
-transaction. A sender then moves each row pending → sending (committed before
-the Telegram call) → sent with Telegram's message id. A row found `sending`
-after a crash is `unknown`: Telegram may or may not have taken it, and it is
-not sent again (see README, "Broadcasts").
+transaction, on the citizen's channel. A sender then moves each row
+pending → sending (committed before the channel's call) → sent with the
+channel's message id. A row found `sending` after a crash is `unknown`: the
+channel may or may not have taken it, and it is not sent again (see README,
+"Broadcasts").
 """
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ from bot.models import (
     Neighbourhood,
     Signup,
     Task,
+    WebVisitor,
     utcnow,
 )
 from bot.services import tasks
+from bot.services.messaging import webchat
 from bot.services.errors import InvalidInput
 from bot.services.text import clean_text
 
@@ -68,9 +71,10 @@ def _int(value: object) -> int:
 
 
 def recipients(audience: Audience) -> Select:
-    """(citizen id, chat id) of everyone in the audience who may be messaged now:
-    consented, notifications on, not blocked. Erased citizens no longer exist."""
-    query = select(Citizen.id, Citizen.sender_id).where(
+    """(citizen id, channel, address) of everyone in the audience who may be messaged
+    now: consented, notifications on, not blocked. Erased citizens no longer exist."""
+    address = func.coalesce(Citizen.address, Citizen.sender_id).label("address")
+    query = select(Citizen.id, Citizen.channel, address).where(
         Citizen.consented_at.isnot(None), Citizen.notifications == true(), Citizen.blocked_at.is_(None)
     )
     if audience.kind == "neighbourhood":
@@ -130,9 +134,9 @@ def start(
     session.add(broadcast)
     session.flush()
     chosen = recipients(audience).subquery()
-    rows = select(literal(broadcast.id), chosen.c.id, chosen.c.sender_id, literal("pending"), literal(0))
+    rows = select(literal(broadcast.id), chosen.c.id, chosen.c.channel, chosen.c.address, literal("pending"), literal(0))
     session.execute(
-        insert(Delivery).from_select(["broadcast_id", "citizen_id", "chat_id", "status", "attempts"], rows)
+        insert(Delivery).from_select(["broadcast_id", "citizen_id", "channel", "chat_id", "status", "attempts"], rows)
     )
     broadcast.total = session.execute(
         select(func.count(Delivery.id)).where(Delivery.broadcast_id == broadcast.id)
@@ -163,6 +167,7 @@ class Outbound:
 
     delivery_id: int
     broadcast_id: int
+    channel: str
     chat_id: str
     text: str
     photo: str | None
@@ -171,10 +176,11 @@ class Outbound:
     language: str = "en"
 
 
-def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: bool) -> list[int]:
-    """Pending deliveries of running broadcasts, oldest first (held ones wait out quiet hours)."""
+def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: bool) -> list[tuple[int, str]]:
+    """(id, channel) of pending deliveries of running broadcasts, oldest first (held
+    ones wait out quiet hours)."""
     query = (
-        select(Delivery.id)
+        select(Delivery.id, Delivery.channel)
         .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
         .where(
             Delivery.status == "pending",
@@ -186,7 +192,7 @@ def due(session: Session, now: datetime, limit: int, exclude: set[int], quiet: b
     )
     if quiet:
         query = query.where(Broadcast.hold_quiet_hours == false())
-    return [key for key in session.execute(query).scalars() if key not in exclude][:limit]
+    return [(key, channel) for key, channel in session.execute(query).all() if key not in exclude][:limit]
 
 
 def _message(text: str, photo: str | None) -> str:
@@ -194,6 +200,29 @@ def _message(text: str, photo: str | None) -> str:
     if not body.strip() or len(body) > (MAX_CAPTION if photo else MAX_TEXT):
         raise InvalidInput("text")
     return body
+
+
+def count_by_channel(session: Session, audience: Audience) -> dict[str, int]:
+    """How many recipients each channel reaches: the preview shows it."""
+    chosen = recipients(audience).subquery()
+    rows = session.execute(select(chosen.c.channel, func.count()).group_by(chosen.c.channel)).all()
+    return {channel: number for channel, number in rows}
+
+
+def count_unreachable(session: Session, audience: Audience, now: datetime | None = None) -> int:
+    """Recipients no channel can write to now: web chat visitors who are offline
+    without notifications (they see it at their next visit), and terminal users."""
+    now = now or utcnow()
+    chosen = recipients(audience).subquery()
+    offline_web = (
+        select(WebVisitor.sender_id)
+        .where(WebVisitor.push_subscription.is_(None))
+        .where(or_(WebVisitor.seen_at.is_(None), WebVisitor.seen_at < now - webchat.ONLINE))
+    )
+    query = select(func.count()).select_from(chosen).where(
+        or_(chosen.c.channel == "terminal", (chosen.c.channel == "web") & chosen.c.address.in_(offline_web))
+    )
+    return int(session.execute(query).scalar_one())
 
 
 def count_by_language(session: Session, audience: Audience) -> dict[str, int]:
@@ -226,7 +255,7 @@ def claim(session: Session, delivery_id: int) -> Outbound | None:
     task = session.get(Task, broadcast.signup_task_id) if broadcast.signup_task_id else None
     language = citizen.language
     return Outbound(
-        delivery.id, broadcast.id, delivery.chat_id, (broadcast.texts or {}).get(language) or broadcast.text,
+        delivery.id, broadcast.id, delivery.channel, delivery.chat_id, (broadcast.texts or {}).get(language) or broadcast.text,
         broadcast.photo,
         task.id if task is not None and task.status == "open" else None,
         tasks.title_in(task, language) if task is not None else None,
@@ -240,10 +269,12 @@ def record(
     outcome: str,
     message_id: object = None,
     retry_in: float = 0.0,
+    error: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """After the Telegram call. `retry` means Telegram certainly did not take it (429,
-    refused connection, 5xx): back to pending after `retry_in` seconds, up to 5 tries."""
+    """After the channel's call. `retry` means it certainly did not take it (429,
+    refused connection, 5xx): back to pending after `retry_in` seconds, up to 5 tries.
+    `unreachable`: the citizen's channel cannot write to them now (counted apart)."""
     now = now or utcnow()
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.status != "sending":
@@ -261,9 +292,11 @@ def record(
         if citizen is not None:
             citizen.blocked_at, citizen.notifications = now, False
     elif outcome == "unknown":
-        delivery.status, delivery.error = "unknown", "no answer from Telegram"
+        delivery.status, delivery.error = "unknown", "no answer from the channel"
+    elif outcome == "unreachable":
+        delivery.status, delivery.error = "unreachable", (error or "not reachable now")[:200]
     else:
-        delivery.status, delivery.error = "failed", outcome[:200]
+        delivery.status, delivery.error = "failed", (error or outcome)[:200]
 
 
 def forget_citizen(session: Session, citizen_id: int) -> None:
@@ -280,13 +313,6 @@ def forget_citizen(session: Session, citizen_id: int) -> None:
         .values(chat_id="erased-" + cast(Delivery.id, String), citizen_id=None)
         .execution_options(synchronize_session=False)
     )
-
-
-def remember_photo(session: Session, broadcast_id: int, file_id: str) -> None:
-    """After the first upload of a dashboard photo, send Telegram's file id instead of the bytes."""
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is not None and (broadcast.photo or "").startswith(MEDIA_PREFIX):
-        broadcast.photo = file_id
 
 
 def recover_interrupted(session: Session) -> int:
@@ -312,6 +338,7 @@ class Progress:
     unknown: int
     waiting: int
     status: str
+    unreachable: int = 0
 
     @property
     def finished(self) -> bool:
@@ -334,6 +361,7 @@ def progress(session: Session, broadcast_id: int) -> Progress:
         unknown=counts.get("unknown", 0),
         waiting=counts.get("pending", 0) + counts.get("sending", 0),
         status=broadcast.status,
+        unreachable=counts.get("unreachable", 0),
     )
 
 
@@ -346,6 +374,11 @@ def finish_if_done(session: Session, broadcast_id: int, now: datetime | None = N
         return False
     broadcast.status, broadcast.finished_at = "done", now or utcnow()
     return True
+
+
+def finish_done(session: Session, now: datetime | None = None) -> int:
+    """Mark every running broadcast with nothing left to send as done; how many."""
+    return sum(finish_if_done(session, broadcast.id, now) for broadcast in running(session))
 
 
 def running(session: Session) -> list[Broadcast]:

@@ -29,11 +29,29 @@ def require_consented(session: Session, sender_id: str) -> Citizen:
     return citizen
 
 
+WEB_PREFIX = "web-"
+
+
+def address_of(sender_id: str) -> tuple[str, str | None]:
+    """(channel, address) of a sender id: Telegram's are chat ids (numbers), the web
+    chat's start with `web-`; anything else came through a terminal or Rasa's REST
+    channel and cannot be written to later."""
+    if sender_id.lstrip("-").isdigit():
+        return "telegram", sender_id
+    if sender_id.startswith(WEB_PREFIX):
+        return "web", sender_id
+    return "terminal", None
+
+
 def give_consent(session: Session, sender_id: str, language: str = "en") -> Citizen:
     """Record consent, creating the citizen row: the first personal data we keep."""
     citizen = find_citizen(session, sender_id)
     if citizen is None:
-        citizen = Citizen(sender_id=sender_id, language=language if language in LANGUAGES else "en")
+        channel, address = address_of(sender_id)
+        citizen = Citizen(
+            sender_id=sender_id, channel=channel, address=address,
+            language=language if language in LANGUAGES else "en",
+        )
         session.add(citizen)
     if citizen.consented_at is None:
         citizen.consented_at = utcnow()

@@ -26,12 +26,14 @@ class Incoming:
     text: str
     meta: dict[str, Any]
     group_key: str | None = None
+    channel: str = "telegram"
 
 
 def accept(session: Session, incoming: Incoming) -> InboxMessage | None:
     """Store a new message; None if this update was already stored (a duplicate)."""
     item = InboxMessage(
         update_key=incoming.update_key,
+        channel=incoming.channel,
         sender_id=incoming.sender_id,
         chat_id=incoming.chat_id,
         text=incoming.text,
@@ -115,12 +117,12 @@ def next_pending(session: Session, chat_id: str, now: datetime | None = None) ->
     return oldest
 
 
-def chats_with_due_messages(session: Session, now: datetime | None = None) -> list[str]:
-    """Chats whose oldest unanswered message is due now."""
+def chats_with_due_messages(session: Session, now: datetime | None = None, channel: str = "telegram") -> list[str]:
+    """Chats of one channel whose oldest unanswered message is due now."""
     now = now or utcnow()
     oldest = (
         select(func.min(InboxMessage.id))
-        .where(InboxMessage.status.in_(("pending", "held")))
+        .where(InboxMessage.status.in_(("pending", "held")), InboxMessage.channel == channel)
         .group_by(InboxMessage.chat_id)
     )
     query = (

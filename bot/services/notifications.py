@@ -239,7 +239,8 @@ class Claimed:
 
     id: int
     kind: str
-    chat_id: str
+    channel: str
+    address: str | None
     language: str
     values: dict[str, Any] = field(default_factory=dict)
     group: bool = False
@@ -325,9 +326,10 @@ def claim(session: Session, notice_id: int, now: datetime | None = None) -> Clai
     if taken.rowcount != 1:
         return None
     if notice.group_chat_id is not None:
-        return Claimed(notice.id, notice.kind, notice.group_chat_id, "en", _values(notice), group=True)
-    language = notice.citizen.language
-    return Claimed(notice.id, notice.kind, notice.citizen.sender_id, language, _values(notice, language))
+        return Claimed(notice.id, notice.kind, "telegram", notice.group_chat_id, "en", _values(notice), group=True)
+    citizen = notice.citizen
+    language = citizen.language
+    return Claimed(notice.id, notice.kind, citizen.channel, citizen.address, language, _values(notice, language))
 
 
 def _values(notice: Notification, language: str = "en") -> dict[str, Any]:
@@ -353,11 +355,12 @@ def _values(notice: Notification, language: str = "en") -> dict[str, Any]:
 
 
 def record(session: Session, notice_id: int, outcome: str, message_id: object = None, now: datetime | None = None) -> None:
-    """After the Telegram call: `sent` with its message id; `unknown` when Telegram may
-    have got it; back to `pending` a little later when it certainly did not (so a
-    retry cannot duplicate); `failed` when it refused (blocked, bad request)."""
+    """After the send: `sent` with the channel's message id; `unknown` when the channel
+    may have got it; back to `pending` a little later when it certainly did not (so a
+    retry cannot duplicate); `unreachable` when the citizen's channel cannot write to
+    them now; `failed` when it refused (blocked, bad request) or broke."""
     now = now or utcnow()
-    status = {"sent": "sent", "retry": "pending", "unknown": "unknown"}.get(outcome, "failed")
+    status = {"sent": "sent", "retry": "pending", "unknown": "unknown", "unreachable": "unreachable"}.get(outcome, "failed")
     values: dict[str, Any] = {"status": status}
     if status == "sent":
         values.update(sent_at=now, message_id=str(message_id) if message_id is not None else None)

@@ -13,6 +13,7 @@ from bot.models import CallbackToken, Contribution, Feedback, Signup
 from bot.services import broadcasts, inbox, notifications
 from bot.services.citizens import find_citizen
 from bot.services.contributions import inside_media
+from bot.services.messaging import webchat
 from bot.services.signups import release_all
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
     """
     inbox.forget_sender(session, sender_id)
     session.execute(delete(CallbackToken).where(CallbackToken.chat_id == sender_id))
+    webchat.forget(session, sender_id)
     citizen = find_citizen(session, sender_id)
     if citizen is None:
         return ErasureSummary(found=False)

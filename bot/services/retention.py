@@ -1,6 +1,6 @@
 """Keep personal data only as long as it serves: old chat messages, spent buttons,
 photo files no report kept (a report abandoned mid-way), and broadcast photos once
-Telegram has them (a broadcast still waiting to upload its photo keeps it)."""
+the broadcast is over (one still sending keeps its photo)."""
 from __future__ import annotations
 
 import logging
@@ -49,7 +49,7 @@ def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Pur
         ]
     waiting = {
         photo[len(MEDIA_PREFIX):]
-        for photo in session.execute(select(Broadcast.photo).where(Broadcast.photo.like(MEDIA_PREFIX + "%"))).scalars()
+        for photo in session.execute(select(Broadcast.photo).where(Broadcast.photo.like(MEDIA_PREFIX + "%"), Broadcast.status == "sending")).scalars()
     }
     orphans = tuple(path for path in unattached(session, candidates) if path not in waiting)
     logger.info("retention: %s messages, %s buttons, %s orphan photos", messages, buttons, len(orphans))

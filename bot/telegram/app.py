@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -12,14 +13,15 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import SUPPORTED_LANGUAGES, channel_text
 from bot.rasa_client import RasaClient
-from bot.scheduler import Scheduler
+from bot import outgoing
 from bot.services import roles
-from bot.telegram.broadcaster import Broadcaster
+from bot.telegram.channel import TelegramChannel
 from bot.telegram.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.telegram.coordinator import CoordinatorFlow
 from bot.services.notifications import Rules
 from bot.telegram.bridge import Bridge, Timing
 from bot.telegram.handlers import COMMANDS, Handlers
+from bot.telegram.progress import ProgressMessages
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +37,14 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
     timing = Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds)
     bridge = Bridge(settings, database, RasaClient(settings.rasa_url), timing)
     rules = Rules.from_settings(settings)
-    runners: dict[str, Broadcaster] = {}
+    runners: dict[str, Any] = {}
 
     def poke() -> None:
-        for runner in runners.values():
-            runner.poke()
+        if "broadcaster" in runners:
+            runners["broadcaster"].poke()
 
     coordinator = CoordinatorFlow(database, bridge, settings, rules, poke=poke)
-    scheduler = Scheduler(
-        database,
-        bridge,
-        rules,
-        settings.timezone,
-        settings.scheduler_tick_seconds,
-        media_dir=settings.media_dir,
-    )
+    scheduler = outgoing.scheduler(settings, database, rules, bridge.notices)
 
     async def post_init(application: Application) -> None:
         bridge.bot = application.bot
@@ -72,16 +67,19 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
         scheduler.start()
         plain_bot = Bot(settings.telegram_token or "", settings.telegram_base_url, file_url(settings.telegram_base_url))
         await plain_bot.initialize()
-        runners["broadcaster"] = Broadcaster(
-            database, plain_bot, rules, settings.broadcast_rate, media_dir=settings.media_dir
+        # Its own Bot, without PTB's rate limiter: the broadcaster paces itself and sees each 429.
+        bulk = TelegramChannel(lambda: plain_bot, database, settings.media_dir, rate=settings.broadcast_rate)
+        runners["broadcaster"] = outgoing.broadcaster(
+            settings, database, rules, bulk, progress=ProgressMessages(database, plain_bot, rules)
         )
+        runners["bot"] = plain_bot
         bridge._later(runners["broadcaster"].run())
         logger.info("Telegram bridge ready as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
         if "broadcaster" in runners:
             await runners["broadcaster"].stop()
-            await runners["broadcaster"].bot.shutdown()
+            await runners["bot"].shutdown()
         await scheduler.stop()
         await bridge.close()
         database.dispose()

@@ -26,7 +26,7 @@ from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
 from bot.services.notifications import Rules
 from bot.services.schedules import DAYS
-from bot.telegram.broadcaster import cancel_button, progress_text
+from bot.telegram.progress import cancel_button, progress_text
 
 if TYPE_CHECKING:
     from bot.telegram.bridge import Bridge
@@ -372,6 +372,8 @@ class CoordinatorFlow:
         with self.db.session() as session:
             count = broadcasts.count(session, audience)
             by_language = broadcasts.count_by_language(session, audience)
+            by_channel = broadcasts.count_by_channel(session, audience)
+            unreachable = broadcasts.count_unreachable(session, audience)
             task = session.get(Task, data["signup_task"]) if data.get("signup_task") else None
             button_title = t("broadcast.signup_button", title=task.title) if task else None
         if count == 0:
@@ -380,6 +382,11 @@ class CoordinatorFlow:
         await self.say(chat, pt("broadcast.preview", count))
         counts = ", ".join(f"{LANGUAGE_NAMES[code]} {format_number(by_language.get(code, 0), _speaking.get())}" for code in LANGUAGE_NAMES)
         await self.say(chat, t("broadcast.by_language", counts=counts))
+        speaking = _speaking.get()
+        reach = t("broadcast.by_channel", **{name: format_number(by_channel.get(name, 0), speaking) for name in ("telegram", "web")})
+        if unreachable:
+            reach += "\n" + t("broadcast.unreachable_now", count=format_number(unreachable, speaking))
+        await self.say(chat, reach)
         for code, text in data.get("texts", {}).items():
             await self.say(chat, t("broadcast.preview_text", language_name=LANGUAGE_NAMES[code], text=text))
         sample = [(button_title, f"{PREFIX}noop")] if button_title else []

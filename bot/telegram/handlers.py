@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from bot.i18n import channel_text, coordinator_text
 from bot.services.inbox import Incoming
+from bot.commands import COMMANDS, START_REPORT
 from bot.telegram.bridge import Bridge
 from bot.telegram.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.telegram.coordinator import PREFIX as COORDINATOR_PREFIX
@@ -25,21 +26,6 @@ from bot.telegram.coordinator import CoordinatorFlow
 from bot.telegram.media import EXTENSIONS
 
 logger = logging.getLogger(__name__)
-
-# Each command is a button payload for the assistant, so no NLU is involved.
-COMMANDS = {
-    "start": "/greet",
-    "help": "/help",
-    "tasks": "/list_tasks",
-    "report": "/report",
-    "mytasks": "/my_signups",
-    "myreports": "/my_reports",
-    "stop": "/stop_notifications",
-    "language": "/change_language",
-    "deleteme": "/delete_my_data",
-}
-START_REPORT = "/report"
-
 
 def _ids(update: Update) -> tuple[str, str]:
     return str(update.effective_user.id), str(update.effective_chat.id)

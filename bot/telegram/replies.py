@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
 MAX_TEXT = 4096
 MAX_BUTTONS = 12
 
@@ -54,3 +56,14 @@ def merge(replies: list[dict[str, Any]]) -> list[Outgoing]:
                 merged.append(Outgoing(text=text[start : start + MAX_TEXT], image=image))
             merged[-1].buttons = buttons
     return [m for m in merged if m.text or m.image or m.buttons]
+
+
+def keyboard(outgoing: Outgoing, tokens: list[str]) -> InlineKeyboardMarkup | None:
+    """The message's buttons laid out in rows, each carrying its callback token."""
+    rows = outgoing.rows()
+    if not rows or not tokens:
+        return None
+    remaining = iter(tokens)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(title[:64], callback_data=next(remaining)) for title, _ in row] for row in rows]
+    )

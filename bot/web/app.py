@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode
 
 from babel.dates import format_date
@@ -37,6 +38,7 @@ from bot.web import open311
 from bot.web.language import N_
 from bot.web.manage import Manage
 from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
+from bot.webchat.app import WebChat
 
 logger = logging.getLogger(__name__)
 
@@ -388,8 +390,22 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         )
     ]
     handlers = {HTTPException: dashboard.error, Exception: dashboard.error}
-    app = Starlette(routes=dashboard.routes(), middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
+    chat = WebChat(settings, dashboard.db)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await chat.start()
+        try:
+            yield
+        finally:
+            await chat.stop()
+
+    app = Starlette(
+        routes=[*chat.routes(), *dashboard.routes()], middleware=middleware,  # type: ignore[arg-type]
+        exception_handlers=handlers, lifespan=lifespan,  # type: ignore[arg-type]
+    )
     app.state.dashboard = dashboard
+    app.state.chat = chat
     return app
 
 
@@ -397,7 +413,7 @@ def serve(settings: Settings) -> None:
     """`python -m bot dashboard` (started by `make run`)."""
     import uvicorn
 
-    # ws="none": Rasa pins an old `websockets`, and the dashboard needs no websockets.
+    # wsproto: Rasa pins an old `websockets`; the web chat's socket runs on wsproto instead.
     uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port,
-                log_level="warning", ws="none")
+                log_level="warning", ws="wsproto")
 

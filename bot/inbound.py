@@ -1,0 +1,263 @@
+"""The inbound path of every channel: store each message, hand it to Rasa in order, deliver the replies.
+
+Every message goes to the inbox first (a repeated update is dropped there),
+then the chat's queue is drained under a per-chat lock: oldest first, one at
+a time. If Rasa does not answer, the citizen is told once that the message is
+saved and the retry loop tries again with backoff. Each channel (Telegram,
+the web chat) subclasses `Inbound` with how it delivers one reply.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n import channel_text
+from bot.models import utcnow
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.services import buttons, citizens, inbox, languages
+from bot.telegram.replies import Outgoing, merge
+
+logger = logging.getLogger(__name__)
+
+FLOOD_LIMIT = parse("20/10 seconds")
+MAX_ATTEMPTS = 5
+REPLIES, KEYBOARDS, SENT = "_replies", "_keyboards", "_sent"
+ALBUM_WAIT = 1.2
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Knobs the tests turn down; defaults suit production."""
+
+    album_wait: float = ALBUM_WAIT
+    retry_interval: float = 2.0
+    max_backoff: float = 60.0
+
+
+class Inbound:
+    """One channel's conversations; a subclass says how one reply is delivered."""
+
+    channel = "telegram"
+
+    def __init__(self, settings: Settings, db: Database, rasa: RasaClient, timing: Timing = Timing()) -> None:
+        self.settings = settings
+        self.db = db
+        self.rasa = rasa
+        self.timing = timing
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._flood_storage = MemoryStorage()  # the limiter only keeps a weak reference
+        self._flood = MovingWindowRateLimiter(self._flood_storage)
+        self._warned: dict[str, float] = {}
+        self._told_unavailable: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
+
+    async def deliver(self, chat_id: str, outgoing: Outgoing, tokens: list[str] | None = None) -> str:
+        """Send one reply whose buttons' tokens are issued: `sent`, `refused`, `blocked`
+        (never retried) or `failed` (the message is tried again later)."""
+        raise NotImplementedError
+
+    # incoming -------------------------------------------------------------
+
+    async def receive(self, incoming: inbox.Incoming) -> None:
+        """Store, then answer (unless it is a duplicate, a held album part or a flood)."""
+        incoming = replace(incoming, channel=self.channel)
+        with self.db.session() as session:
+            stored = inbox.accept(session, incoming)
+            if stored is not None:
+                citizens.mark_reachable(session, incoming.sender_id)
+            stored_id = stored.id if stored else None
+        await self._stored(incoming, stored_id is not None)
+        if stored_id is None:
+            logger.info("duplicate update %s ignored", incoming.update_key)
+            return
+        if incoming.group_key:
+            self._later(self._release_album(incoming.group_key, incoming.chat_id))
+            return
+        if not self._flood.hit(FLOOD_LIMIT, incoming.sender_id):
+            await self._slow_down(incoming, stored_id)
+            return
+        await self.drain(incoming.chat_id)
+
+    async def _stored(self, incoming: inbox.Incoming, new: bool) -> None:
+        """The message is safe in the inbox (`new` is False for a repeat): a channel may acknowledge it."""
+
+    async def _slow_down(self, incoming: inbox.Incoming, item_id: int) -> None:
+        with self.db.session() as session:
+            inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=10))
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._warned.get(incoming.sender_id, -1e9) > 10:
+            self._warned[incoming.sender_id] = loop.time()
+            await self.deliver(incoming.chat_id, Outgoing(channel_text("slow_down", self.language_of(incoming.sender_id))))
+
+    async def _release_album(self, group_key: str, chat_id: str) -> None:
+        await asyncio.sleep(self.timing.album_wait)
+        with self.db.session() as session:
+            inbox.release_group(session, group_key)
+        await self.drain(chat_id)
+
+    def _later(self, coroutine) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # handling -------------------------------------------------------------
+
+    async def drain(self, chat_id: str) -> None:
+        """Answer a chat's due messages in order; stop at the first failure and retry later."""
+        async with self._locks[chat_id]:
+            with self.db.session() as session:
+                job = _next_job(session, chat_id)
+            while job is not None:
+                job = await self._handle(chat_id, job)
+
+    async def _handle(self, chat_id: str, job: "Job") -> "Job | None":
+        """One message: media, Rasa, replies; returns the chat's next message, if due.
+
+        Each stage's result is saved before the next, so a retry resumes where it
+        stopped (no second download, no second Rasa turn, no second reply)."""
+        meta = job.meta
+        if REPLIES not in meta:
+            prepared = await self._prepare(chat_id, job, meta)
+            if prepared is None:
+                await self._defer(chat_id, job.item_id, job.sender, transient=True)
+                return None
+            if prepared is not meta:
+                meta = prepared
+                self._save(job.item_id, meta)
+            coprod = meta.setdefault("coprod", {})
+            coprod["message_key"] = f"inbox:{job.item_id}"
+            detected = languages.detect(job.text, coprod.get("app_language"))
+            if detected:
+                coprod["language"] = detected
+                self._guessed[job.sender] = detected
+            try:
+                replies = await self.rasa.send(job.sender, job.text, meta)
+            except RasaUnavailable as exc:
+                logger.warning("Rasa did not answer chat %s: %s", chat_id, exc)
+                set_aside = await self._defer(chat_id, job.item_id, job.sender, transient=exc.transient)
+                return self._next_after(chat_id) if set_aside else None
+            self._told_unavailable.discard(chat_id)
+            with self.db.session() as session:
+                keyboards = [self._issue(session, chat_id, out) for out in merge(replies)]
+                meta = {**meta, REPLIES: replies, KEYBOARDS: keyboards, SENT: 0}
+                inbox.update_meta(session, job.item_id, meta)
+        outgoing = merge(meta[REPLIES])
+        for index in range(int(meta.get(SENT, 0)), len(outgoing)):
+            outcome = await self.deliver(chat_id, outgoing[index], meta[KEYBOARDS][index])
+            if outcome == "blocked":
+                break
+            if outcome == "failed":
+                await self._defer(chat_id, job.item_id, job.sender, transient=True, notify=False)
+                return None
+            if index + 1 < len(outgoing):
+                meta[SENT] = index + 1
+                self._save(job.item_id, meta)
+        with self.db.session() as session:
+            inbox.mark_done(session, job.item_id)
+            return _next_job(session, chat_id)
+
+    def _next_after(self, chat_id: str) -> "Job | None":
+        with self.db.session() as session:
+            return _next_job(session, chat_id)
+
+    async def _prepare(self, chat_id: str, job: "Job", meta: dict[str, Any]) -> dict[str, Any] | None:
+        """The channel's work before Rasa (fetching photos); None means try again later."""
+        return meta
+
+    def _save(self, item_id: int, meta: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            inbox.update_meta(session, item_id, meta)
+
+    async def _defer(
+        self, chat_id: str, item_id: int, sender: str, transient: bool, notify: bool = True
+    ) -> bool:
+        """Retry later with backoff; a message that keeps failing for its own sake is set aside."""
+        with self.db.session() as session:
+            attempts = inbox.defer(session, item_id, timedelta(seconds=0))
+            delay = min(self.timing.max_backoff, self.timing.retry_interval * 2 ** min(attempts - 1, 6))
+            inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=delay))
+            if not transient and attempts >= MAX_ATTEMPTS:
+                inbox.mark_failed(session, item_id)
+        language = self.language_of(sender)
+        if not transient and attempts >= MAX_ATTEMPTS:
+            logger.error("inbox item %s failed %s times; set aside for staff", item_id, attempts)
+            await self.deliver(chat_id, Outgoing(channel_text("failed", language)))
+            return True
+        if notify and chat_id not in self._told_unavailable:
+            self._told_unavailable.add(chat_id)
+            await self.deliver(chat_id, Outgoing(channel_text("unavailable", language)))
+        return False
+
+    async def retry_forever(self) -> None:
+        """Pick up deferred messages and albums left over by a restart."""
+        while True:
+            try:
+                await self.retry_once()
+            except Exception:
+                logger.exception("retry pass failed")
+            await asyncio.sleep(self.timing.retry_interval)
+
+    async def retry_once(self) -> None:
+        with self.db.session() as session:
+            for group_key in inbox.stale_groups(session, timedelta(seconds=self.timing.album_wait * 3)):
+                inbox.release_group(session, group_key)
+            due = inbox.chats_with_due_messages(session, channel=self.channel)
+        await asyncio.gather(*(self.drain(chat_id) for chat_id in due))
+
+    # buttons --------------------------------------------------------------
+
+    def redeem(self, chat_id: str, token: str) -> buttons.Press:
+        with self.db.session() as session:
+            return buttons.redeem(session, chat_id, token)
+
+    def press_notice(self, press: buttons.Press, sender: str) -> str | None:
+        """The short text shown on the pressed button, for presses that do nothing."""
+        if press.status == "ok":
+            return None
+        return channel_text("already_chosen" if press.status == "used" else "expired", self.language_of(sender))
+
+    @staticmethod
+    def _issue(session: Any, chat_id: str, outgoing: Outgoing) -> list[str]:
+        """Tokens for a message's buttons, stored with their payloads (none without buttons)."""
+        flat = [button for row in outgoing.rows() for button in row]
+        return buttons.issue(session, chat_id, flat) if flat else []
+
+    def language_of(self, sender: str) -> str:
+        """The stored language; for someone who has not consented, the one their messages suggest."""
+        with self.db.session() as session:
+            return citizens.language_for(session, sender, self._guessed.get(sender))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.rasa.close()
+
+
+@dataclass(frozen=True)
+class Job:
+    """An inbox message about to be handled."""
+
+    item_id: int
+    sender: str
+    text: str
+    meta: dict[str, Any]
+    consented: bool
+
+
+def _next_job(session: Any, chat_id: str) -> Job | None:
+    item = inbox.next_pending(session, chat_id)
+    if item is None:
+        return None
+    consented = citizens.find_citizen(session, item.sender_id) is not None
+    return Job(item.id, item.sender_id, item.text, inbox.meta_of(item), consented)

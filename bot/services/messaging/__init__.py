@@ -1,0 +1,1 @@
+"""Messaging services that are not tied to one channel's wire format."""

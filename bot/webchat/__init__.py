@@ -1,0 +1,1 @@
+"""The web chat: a channel for residents without Telegram, on the city's own site."""
