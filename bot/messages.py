@@ -230,6 +230,7 @@ WEBCHAT_TEXTS = {
     "bot": N_("City assistant"),
     "caption": N_("Add a caption (optional)"),
     "location_shared": N_("📍 Location shared"),
+    "remove_photos": N_("Remove the photos"),
 }
 
 PLURAL_TEXTS = {

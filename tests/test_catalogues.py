@@ -29,6 +29,7 @@ TRANSLATED = ("fr", "ar")
 DATA_PLACEHOLDERS = {
     "title", "when", "place", "reference", "public_note", "neighbourhood", "link", "id", "count", "megabytes",
     "covered", "shifts", "reports", "taken", "sent", "total", "failed", "blocked", "skipped",
+    "unreachable", "telegram", "web", "n", "reason",
 }
 FSI, PDI = "\u2068", "\u2069"
 
@@ -56,7 +57,7 @@ def ids(message: Message) -> list[str]:
 
 def every_english() -> set[str]:
     tables = (messages.CATEGORY_LABELS, messages.STATUS_LABELS, messages.CHANNEL_TEXTS,
-              messages.NOTICE_TEXTS, messages.COORDINATOR_TEXTS)
+              messages.NOTICE_TEXTS, messages.COORDINATOR_TEXTS, messages.WEBCHAT_TEXTS)
     return {text for table in tables for text in table.values()} | {pair[0] for pair in messages.PLURAL_TEXTS.values()}
 
 

@@ -132,9 +132,12 @@ class WebChat:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "same-origin"
         if fresh:
+            # Over HTTPS the widget's frame on the city's site is cross-site: the cookie must be
+            # SameSite=None (and Partitioned, so it stays in that site's jar). Plain HTTP (local) keeps Lax.
+            https = self.settings.dashboard_https_only
             response.set_cookie(
                 COOKIE, secret, max_age=COOKIE_YEARS * 365 * 86400, path="/chat", httponly=True,
-                secure=self.settings.dashboard_https_only, samesite="lax",
+                secure=https, samesite="none" if https else "lax", partitioned=https,
             )
         return response
 
@@ -231,13 +234,15 @@ class WebChat:
         after = event.get("last_seen") if isinstance(event.get("last_seen"), int) else 0
         app_language = event.get("language") if isinstance(event.get("language"), str) else None
         history, language = await asyncio.to_thread(self._history, visitor_id, sender, max(after, 0), app_language)
+        self.inbound.told(sender, language)
         await socket.send_json(language_event(language))
         for line in history:
             await socket.send_json(line.as_event())
 
     async def _press(self, visitor_id: int, sender: str, key: str, token: str, meta: dict[str, Any]) -> None:
         press = await asyncio.to_thread(self.inbound.press, sender, token)
-        await self.hub.send(visitor_id, {"type": "ack", "id": key.rsplit(":", 1)[-1]})
+        if press.status != "ok":
+            await self.hub.send(visitor_id, {"type": "ack", "id": key.rsplit(":", 1)[-1]})
         if press.status == "used":
             await self.hub.send(visitor_id, {"type": "notice", "text": self.inbound.press_notice(press, sender)})
         elif press.status == "ok":
@@ -259,7 +264,7 @@ class WebChat:
         sent = request.headers.get("x-chat-csrf", "")
         if not secret or not hmac.compare_digest(csrf_for(secret), sent):
             return None
-        return self._visitor(secret)
+        return self._visitor(secret, create=True)
 
     async def upload(self, request: Request) -> Response:
         """Photos for a report: each ≤ MAX_PHOTO_BYTES, at most five, JPEG/PNG/WebP by content."""

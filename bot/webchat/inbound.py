@@ -66,6 +66,10 @@ class WebInbound(Inbound):
         await self.hub.publish(line)
         return "sent"
 
+    def told(self, sender: str, language: str) -> None:
+        """The sender's page was just given its language."""
+        self._languages[sender] = language
+
     def press(self, sender: str, token: str) -> buttons.Press:
         return self.redeem(sender, token)
 

@@ -153,8 +153,10 @@
     try { const x = new URL(u, location.href); return /^https?:$/.test(x.protocol) ? x.href : null; } catch (e) { return null; }
   }
   function timeOf(at) {
-    const d = new Date(at);
-    if (!at || isNaN(d)) return null;
+    if (typeof at !== 'string' || !at) return null;
+    // Safer parsing everywhere: milliseconds at most, no "Z" after an explicit offset.
+    const d = new Date(at.replace(/(\.\d{3})\d+/, '$1').replace(/([+-]\d\d:\d\d)Z$/, '$1'));
+    if (isNaN(d)) return null;
     const t = el('time');
     t.dateTime = d.toISOString();
     const today = d.toDateString() === new Date().toDateString();
@@ -224,6 +226,7 @@
   // A local line in the log (not from the server): notices, errors. Returns it.
   function notice(str, key) {
     const p = key ? label('p', 'notice', key) : el('p', 'notice', str);
+    p.dir = 'auto';
     log.insertBefore(p, pendingList);
     follow();
     return p;
@@ -234,7 +237,9 @@
   function showPending(item) {
     let str = null;
     if (item.type === 'text') str = item.text;
-    else if (item.type === 'location') str = '📍 ' + (+item.latitude).toFixed(5) + ', ' + (+item.longitude).toFixed(5);
+    else if (item.type === 'location') {
+      str = S.location_shared || '📍 ' + (+item.latitude).toFixed(5) + ', ' + (+item.longitude).toFixed(5);
+    }
     if (str == null || pendingEls.has(item.id)) return;
     const row = el('div', 'msg me pending');
     const b = bubble('citizen', str);
@@ -309,7 +314,8 @@
       if (row) { row.remove(); pendingEls.delete(ev.id); }
     } else if (ev.type === 'language') {
       setLanguage(ev);
-    } else if (ev.type === 'error' && ev.text) {
+    } else if ((ev.type === 'error' || ev.type === 'notice') && ev.text) {
+      // error: e.g. rate limit; notice: e.g. "this button was already used" (not stored, not numbered)
       notice(String(ev.text));
     }
   }
@@ -413,7 +419,7 @@
       });
       let j = {};
       try { j = await r.json(); } catch (x) { /* not JSON */ }
-      if (r.ok) { notice(fmt(S.sent_photos, { n })); clearTray(); text.focus(); }
+      if (r.ok) { clearTray(); text.focus(); } // the server echoes the photos as the citizen's line
       else notice(fmt(S.upload_failed, { reason: (j && j.error) || 'HTTP ' + r.status }));
     } catch (err) {
       notice(fmt(S.upload_failed, { reason: navigator.onLine === false ? S.offline : String(err && err.message || err) }));
