@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|dashboard|db upgrade|seed-demo|roles|staff|report|chat]`."""
+"""Command line: `python -m bot [run|dashboard|db upgrade|seed-demo|roles|staff|report|chat|webpush-keys]`."""
 from __future__ import annotations
 
 import argparse
@@ -136,6 +136,14 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webpush_keys(args: argparse.Namespace) -> int:
+    from bot.webchat.push import new_keys
+
+    private, public = new_keys()
+    print(f"WEBPUSH_VAPID_PRIVATE_KEY={private}\n# public key (browsers get it from the chat page): {public}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -166,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     chat = commands.add_parser("chat", help="chat with the running assistant in this terminal")
     chat.add_argument("--sender", default=None)
     chat.set_defaults(func=_chat)
+    commands.add_parser("webpush-keys", help="make a key pair for web chat notifications").set_defaults(func=_webpush_keys)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args) if args.command else _run(args))

@@ -193,6 +193,7 @@ class WebChat:
         visitor_id, sender = visitor["id"], visitor["sender_id"]
         self.hub.join(visitor_id, sender, socket)
         await asyncio.to_thread(self._seen, visitor_id)
+        browser: dict[str, str | None] = {"language": None}  # navigator.language, from hello
         try:
             while True:
                 raw = await socket.receive_text()
@@ -202,22 +203,26 @@ class WebChat:
                 event = _event(raw)
                 if event is None:
                     continue
-                await self._on_event(socket, visitor_id, sender, event)
+                await self._on_event(socket, visitor_id, sender, event, browser)
         except WebSocketDisconnect:
             pass
         finally:
             await self.hub.leave(visitor_id, sender, socket)
 
-    async def _on_event(self, socket: WebSocket, visitor_id: int, sender: str, event: dict[str, Any]) -> None:
+    async def _on_event(
+        self, socket: WebSocket, visitor_id: int, sender: str, event: dict[str, Any], browser: dict[str, str | None]
+    ) -> None:
         kind = event.get("type")
         if kind == "hello":
-            await self._hello(socket, visitor_id, sender, event)
+            language = event.get("language")
+            browser["language"] = language[:20] if isinstance(language, str) else None
+            await self._hello(socket, visitor_id, sender, event.get("last_seen"), browser["language"])
             return
         client_id = event.get("id")
         if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
             return
         key = f"web:{visitor_id}:{client_id}"
-        meta: dict[str, Any] = {"coprod": {"visitor": visitor_id}}
+        meta: dict[str, Any] = {"coprod": {"visitor": visitor_id, "app_language": browser["language"]}}
         if kind == "text" and isinstance(event.get("text"), str) and event["text"].strip():
             text = event["text"][: webchat.MAX_TEXT]
             self._handle(Incoming(key, sender, sender, typed(text), meta), text.strip())
@@ -230,14 +235,19 @@ class WebChat:
                 shown = webchat_strings(self.inbound.language_of(sender))["location_shared"]
                 self._handle(Incoming(key, sender, sender, START_REPORT, meta), shown)
 
-    async def _hello(self, socket: WebSocket, visitor_id: int, sender: str, event: dict[str, Any]) -> None:
-        after = event.get("last_seen") if isinstance(event.get("last_seen"), int) else 0
-        app_language = event.get("language") if isinstance(event.get("language"), str) else None
+    async def _hello(
+        self, socket: WebSocket, visitor_id: int, sender: str, last_seen: object, app_language: str | None
+    ) -> None:
+        """The page (re)connected: its language, then every line after `last_seen`."""
+        after = last_seen if isinstance(last_seen, int) else 0
         history, language = await asyncio.to_thread(self._history, visitor_id, sender, max(after, 0), app_language)
         self.inbound.told(sender, language)
         await socket.send_json(language_event(language))
         for line in history:
             await socket.send_json(line.as_event())
+        if not history and after == 0:  # a first visit: the assistant speaks first (once per visitor)
+            meta = {"coprod": {"visitor": visitor_id, "app_language": app_language}}
+            self._handle(Incoming(f"web:{visitor_id}:first-visit", sender, sender, "/greet", meta), "")
 
     async def _press(self, visitor_id: int, sender: str, key: str, token: str, meta: dict[str, Any]) -> None:
         press = await asyncio.to_thread(self.inbound.press, sender, token)
