@@ -42,7 +42,7 @@ class Town:
         (workdir / "media").mkdir(exist_ok=True)
         self.bridges: list[BridgeProcess] = []
 
-    def bridge(self, name: str = "bridge") -> BridgeProcess:
+    def bridge(self, name: str = "bridge", **extra: str) -> BridgeProcess:
         env = {
             "TELEGRAM_TOKEN": TOKEN,
             "TELEGRAM_BASE_URL": f"{self.fake.url}/bot",
@@ -51,6 +51,7 @@ class Town:
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
             "COORDINATOR_IDS": str(COORDINATOR),
             "QUIET_HOURS": "off",
+            **extra,
         }
         process = BridgeProcess(self.workdir, env, name=name)
         process.start()
