@@ -15,11 +15,12 @@ from bot.services.messaging import webchat
 from bot.webchat.push import new_keys
 from tests.fake_push import FakePushService
 from tests.fake_telegram import FakeTelegram
+from tests import test_e2e_coordinators as coordinators
 from tests.test_e2e_coordinators import COORDINATOR, Town, final_report, received
-from tests.test_e2e_coordinators import fake, town  # noqa: F401 (fixtures)
 from tests.test_e2e_telegram import Chat, waited
 
 pytestmark = pytest.mark.e2e
+fake, town = coordinators.fake, coordinators.town  # the fixtures
 TEXT = "Water cut on Thursday from 9 to 12"
 
 

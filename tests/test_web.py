@@ -595,3 +595,20 @@ def test_tasks_and_broadcasts_carry_words_in_each_language(site: TestClient, db:
         outbound = {d.chat_id: claim(session, d.id) for d in session.query(Delivery).filter_by(broadcast_id=broadcast_id)}
     assert outbound["601"].text == "تنظيف يوم السبت!" and outbound["601"].signup_title == "تنظيف الشاطئ"
     assert outbound["603"].text == "Clean-up on Saturday!" and outbound["603"].signup_title == "Beach clean-up"
+
+
+def test_staff_see_citizens_per_channel_and_who_a_broadcast_cannot_reach_now(site: TestClient, db: Database) -> None:
+    from bot.services.messaging import webchat
+
+    make_citizen(db, "601")
+    make_citizen(db, "602")
+    with db.session() as session:
+        visitor = webchat.adopt(session, "a-web-visitor-secret-of-enough-length")
+        citizens.give_consent(session, visitor.sender_id)
+    login(site, "coordinator")
+    token = csrf(site, "/broadcasts/new")
+    preview = site.post("/broadcasts/preview", data={"csrf": token, "audience": "all", "text": "Hi", "signup_task": "", "hold": "no"})
+    assert "By channel: Telegram 2 · web chat 1" in preview.text and "1 not reachable now" in preview.text
+    login(site, "staff")
+    page = site.get("/participation").text
+    assert "Citizens per channel" in page and "web chat" in page

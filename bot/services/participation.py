@@ -45,6 +45,14 @@ def weekly_participants(session: Session, now: datetime | None = None, weeks: in
     return [Bar(start.strftime("%d %b"), len(people), week=start.date()) for start, people in sorted(weeks_seen.items())]
 
 
+def citizens_by_channel(session: Session) -> list[Bar]:
+    """Who can be written to where: consented citizens per channel (telegram, web, terminal)."""
+    rows = session.execute(
+        select(Citizen.channel, func.count(Citizen.id)).where(Citizen.consented_at.isnot(None)).group_by(Citizen.channel)
+    ).all()
+    return sorted((Bar(channel, count) for channel, count in rows), key=lambda bar: -bar.value)
+
+
 def contributions_by(session: Session, column: str) -> list[Bar]:
     if column == "category":
         rows = session.execute(select(Contribution.category, func.count(Contribution.id)).group_by(Contribution.category)).all()

@@ -313,6 +313,7 @@ class Dashboard:
             charts = [
                 (_("Where co-production does not reach yet: participants per 1,000 residents"), inclusion),
                 (_("People taking part each week"), weeks),
+                (_("Citizens per channel"), shown(participation.citizens_by_channel(session), lambda b: _(lang.LABELS["channel"].get(b.label, b.label)))),
                 (_("Contributions per category"), named(participation.contributions_by(session, "category"))),
                 (_("Contributions per neighbourhood"), shown(participation.contributions_by(session, "neighbourhood"))),
                 (_("Median days to resolution"), named(participation.days_to_resolve(session))),

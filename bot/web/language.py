@@ -42,6 +42,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "sort": {"newest": N_("newest"), "oldest": N_("oldest"), "status": N_("status"), "category": N_("category")},
     "role": {"staff": N_("staff"), "coordinator": N_("coordinator"), "admin": N_("admin")},
+    "channel": {"telegram": N_("Telegram"), "web": N_("web chat"), "terminal": N_("terminal (cannot be reached)")},
 }
 
 # Starlette's own error details (the reason phrases), shown on the error page.

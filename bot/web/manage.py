@@ -192,6 +192,8 @@ class Manage:
                 audience.check(session)
                 count = broadcasts.count(session, audience)
                 by_language = broadcasts.count_by_language(session, audience)
+                by_channel = broadcasts.count_by_channel(session, audience)
+                unreachable = broadcasts.count_unreachable(session, audience)
             if isinstance(upload, UploadFile) and upload.filename:
                 photo = await self._store_photo(upload, _)
             limit = broadcasts.MAX_CAPTION if photo else broadcasts.MAX_TEXT
@@ -211,6 +213,7 @@ class Manage:
                 task = session.get(Task, int(values["signup_task"]))
         texts = {language: values[f"text_{language}"] or values["text"] for language in LANGUAGES}
         return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task,
+                           telegram=by_channel.get("telegram", 0), web=by_channel.get("web", 0), unreachable=unreachable,
                            by_language=[(language, LANGUAGE_NAMES[language], by_language.get(language, 0), texts[language])
                                         for language in LANGUAGES])
 
