@@ -68,3 +68,23 @@ def test_upgrading_keeps_sign_ups_and_gives_each_scheduled_task_an_occurrence(tm
     engine.dispose()
     assert occurrences == [(1, 1, 3, 1)]
     assert signups == [(1, 1)]
+
+
+def test_upgrading_gives_each_citizen_a_channel_and_an_address(tmp_path: Path) -> None:
+    """Telegram's citizens keep their chat id as address; REST/terminal ones cannot be reached."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0006")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for key, sender in enumerate(("123456789", "local-1a2b3c", "-100200"), 1):
+            connection.exec_driver_sql(
+                "INSERT INTO citizens (id, sender_id, language, notifications, progress_notes, created_at) "
+                f"VALUES ({key}, '{sender}', 'en', 1, 1, '2026-11-01')"
+            )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT sender_id, channel, address FROM citizens ORDER BY id").fetchall()
+    engine.dispose()
+    assert rows == [("123456789", "telegram", "123456789"), ("local-1a2b3c", "terminal", None), ("-100200", "telegram", "-100200")]
