@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from bot.background import spawn
 from bot.channels import Channels, Delivery, Message
 from bot.db import Database
 from bot.i18n import coordinator_text
@@ -63,26 +64,33 @@ class Broadcaster:
         if lost:
             logger.warning("%s deliveries were in flight at the last stop; marked unknown", lost)
         while not self._stopping:
-            due = await asyncio.to_thread(self._due)
-            for started, (delivery_id, channel) in enumerate(due, 1):
-                await self._slots.acquire()
-                await self._pace(channel)
-                if self._stopping:
-                    self._slots.release()
-                    break
-                self._inflight.add(delivery_id)
-                task = asyncio.create_task(self._send(delivery_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                if started % PROGRESS_EVERY_SENDS == 0:
-                    await self._report_progress()
-            await self._report_progress()
+            try:
+                due = await self._round()
+            except Exception:  # the database went away for a moment: try again, never stop sending
+                logger.exception("a broadcast round failed; trying again")
+                due = []
             if not due:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 except asyncio.TimeoutError:
                     pass
+
+    async def _round(self) -> list[tuple[int, str]]:
+        """Start every due delivery, paced; returns them."""
+        due = await asyncio.to_thread(self._due)
+        for started, (delivery_id, channel) in enumerate(due, 1):
+            await self._slots.acquire()
+            await self._pace(channel)
+            if self._stopping:
+                self._slots.release()
+                break
+            self._inflight.add(delivery_id)
+            spawn(self._send(delivery_id), self._tasks, f"sending delivery {delivery_id}")
+            if started % PROGRESS_EVERY_SENDS == 0:
+                await self._report_progress()
+        await self._report_progress()
+        return due
 
     async def stop(self) -> None:
         self._stopping = True
@@ -112,10 +120,15 @@ class Broadcaster:
 
     async def _send(self, delivery_id: int) -> None:
         try:
-            claimed = await asyncio.to_thread(self._claim, delivery_id)
-            if claimed is None:
+            job = await asyncio.to_thread(self._claim, delivery_id)
+            if job is None:
                 return
-            job, message = claimed
+            try:
+                message = self._message(job)
+            except Exception as exc:  # claimed and committed: record why it cannot go, never leave it `sending`
+                logger.exception("broadcast delivery %s could not be written", delivery_id)
+                await asyncio.to_thread(self._record, delivery_id, Delivery("failed", error=type(exc).__name__))
+                return
             delivery = await self.channels.send(job.channel, job.chat_id, message)
             if delivery.outcome == "retry" and delivery.retry_in:
                 until = self.now() + delivery.retry_in
@@ -138,17 +151,18 @@ class Broadcaster:
             quiet = self.rules.quiet.is_quiet(utcnow())
             return broadcasts.due(session, utcnow(), BATCH, set(self._inflight), quiet)
 
-    def _claim(self, delivery_id: int) -> tuple[broadcasts.Outbound, Message] | None:
+    def _claim(self, delivery_id: int) -> broadcasts.Outbound | None:
         """Committed before the send: from here on this delivery is never sent twice."""
         with self.db.session() as session:
-            job = broadcasts.claim(session, delivery_id)
-        if job is None:
-            return None
+            return broadcasts.claim(session, delivery_id)
+
+    @staticmethod
+    def _message(job: broadcasts.Outbound) -> Message:
         choices = []
         if job.signup_task_id is not None:
             title = coordinator_text("broadcast.signup_button", job.language, title=job.signup_title)[:64]
             choices.append((title, rasa_payload("sign_up", task_id=job.signup_task_id)))
-        return job, Message(job.text, choices, job.photo)
+        return Message(job.text, choices, job.photo)
 
     def _record(self, delivery_id: int, delivery: Delivery) -> None:
         with self.db.session() as session:

@@ -15,11 +15,6 @@ from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
-# What can happen to one send. `retry`: the channel certainly did not take it
-# (wait `retry_in`); `unknown`: it may have (never sent again).
-OUTCOMES = ("sent", "blocked", "refused", "retry", "unknown", "unreachable", "failed")
-
-
 @dataclass(frozen=True)
 class Message:
     """What to say: text, button (title, payload) pairs and an optional photo.
@@ -33,7 +28,9 @@ class Message:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to one send, with the channel's message id when it was sent."""
+    """What happened to one send: `sent` (with the channel's message id), `blocked`,
+    `refused`, `retry` (the channel certainly did not take it; wait `retry_in`),
+    `unknown` (it may have: never sent again), `unreachable` or `failed`."""
 
     outcome: str
     message_id: object = None
@@ -54,9 +51,6 @@ class Channels:
 
     def __init__(self, *channels: Channel) -> None:
         self._by_name: dict[str, Channel] = {channel.name: channel for channel in channels}
-
-    def add(self, channel: Channel) -> None:
-        self._by_name[channel.name] = channel
 
     def get(self, name: str) -> Channel | None:
         return self._by_name.get(name)

@@ -13,12 +13,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Coroutine
 
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from bot.background import spawn
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import channel_text
@@ -106,10 +107,8 @@ class Inbound:
             inbox.release_group(session, group_key)
         await self.drain(chat_id)
 
-    def _later(self, coroutine) -> None:  # type: ignore[no-untyped-def]
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _later(self, coroutine: Coroutine[Any, Any, Any], what: str = "inbound work") -> None:
+        spawn(coroutine, self._tasks, what)
 
     # handling -------------------------------------------------------------
 

@@ -442,7 +442,7 @@ class Broadcast(Base):
 
 
 class Delivery(Base):
-    """One recipient of a broadcast. Marked sent only with Telegram's message id."""
+    """One recipient of a broadcast, on their channel. Marked sent only with the channel's message id."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -480,9 +480,10 @@ class Notification(Base):
     """A message the assistant sends on its own: a reminder, a prompt, a follow-up.
 
     `key` is (kind, citizen, subject), so planning twice stores it once. A row
-    goes pending → sending (committed before the Telegram call) → sent with
-    Telegram's message id; a row found `sending` after a crash becomes
-    `unknown` and is never sent again, so nobody gets the same thing twice.
+    goes pending → sending (committed before the channel's call) → sent with
+    the channel's message id (or unreachable); a row found `sending` after a
+    crash becomes `unknown` and is never sent again, so nobody gets the same
+    thing twice.
     """
 
     __tablename__ = "notifications"
@@ -541,6 +542,7 @@ class WebMessage(Base):
     __table_args__ = (
         CheckConstraint(_in("role", ("bot", "citizen")), name="ck_web_message_role"),
         Index("ix_web_message_visitor", "visitor_id", "id"),
+        {"sqlite_autoincrement": True},  # ids never reused after an erasure: open pages follow them
     )
 
     id = Column(Integer, primary_key=True)

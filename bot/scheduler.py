@@ -15,6 +15,7 @@ from typing import Any, Callable, Coroutine
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.background import spawn
 from bot.channels import Channels, Delivery, Message
 from bot.db import Database
 from bot.models import utcnow
@@ -113,7 +114,7 @@ class Scheduler:
             self._wake_at(next_due)
         for notice_id in due:
             self._inflight.add(notice_id)
-            self._spawn(self._send(notice_id))
+            self._spawn(self._send(notice_id), f"sending notification {notice_id}")
         return len(due)
 
     async def drain(self) -> None:
@@ -154,13 +155,11 @@ class Scheduler:
         self._wakeup = asyncio.get_running_loop().call_later(max(delay, 0.0), self._tick_now)
 
     def _tick_now(self) -> None:
-        self._spawn(self.tick())
+        self._spawn(self.tick(), "a scheduler tick")
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, Any], what: str) -> None:
         """Run in the background, kept referenced until done (`drain` and `stop` wait for it)."""
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        spawn(work, self._tasks, what)
 
     def _claim(self, notice_id: int) -> notifications.Claimed | None:
         """Committed before the send: from here on this row is never sent again."""

@@ -322,5 +322,7 @@ def test_a_photo_uploaded_in_the_dashboard_is_sent_once_then_reused_by_file_id(t
     assert waited(lambda: sum(received(fake, people, "Poster test").values()) == 3, timeout=60)
     photos = [c for c in fake.calls if c["method"] == "sendPhoto" and c["chat_id"] in people]
     assert len(photos) == 3 and all(c["status"] == 200 for c in photos)
+    uploads = [c for c in photos if isinstance(c["params"]["photo"], dict)]
+    assert len(uploads) == 1, "the file is uploaded once, then sent by Telegram's file id"
     with town.db.session() as session:
-        assert not session.get(Broadcast, key).photo.startswith(broadcasts.MEDIA_PREFIX)
+        assert session.get(Broadcast, key).photo.startswith(broadcasts.MEDIA_PREFIX), "kept for the web chat"

@@ -514,7 +514,7 @@ def test_nightly_retention_drops_old_messages_and_orphan_photos_only(db: Databas
         assert [m.update_key for m in session.query(InboxMessage)] == ["tg:new"]
 
 
-def test_retention_keeps_a_broadcast_photo_until_the_broadcast_is_over(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
+def test_retention_keeps_a_broadcast_photo_for_30_days_after_the_broadcast(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
     import os
 
     from bot.services import broadcasts
@@ -531,5 +531,5 @@ def test_retention_keeps_a_broadcast_photo_until_the_broadcast_is_over(db: Datab
     scheduler = Scheduler(db, Channels(FakeSender()), RULES, "Europe/Paris", media_dir=media_dir)
     assert scheduler.retention() == 0 and poster.exists()
     with db.session() as session:
-        broadcasts.cancel(session, key)
+        broadcasts.cancel(session, key).finished_at = datetime.utcnow() - timedelta(days=31)
     assert scheduler.retention() == 1 and not poster.exists()

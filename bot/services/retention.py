@@ -1,6 +1,6 @@
 """Keep personal data only as long as it serves: old chat messages, spent buttons,
-photo files no report kept (a report abandoned mid-way), and broadcast photos once
-the broadcast is over (one still sending keeps its photo)."""
+photo files no report kept (a report abandoned mid-way), and broadcast photos 30 days
+after the broadcast is over (web chat conversations show them until then)."""
 from __future__ import annotations
 
 import logging
@@ -49,7 +49,10 @@ def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Pur
         ]
     waiting = {
         photo[len(MEDIA_PREFIX):]
-        for photo in session.execute(select(Broadcast.photo).where(Broadcast.photo.like(MEDIA_PREFIX + "%"), Broadcast.status == "sending")).scalars()
+        for photo in session.execute(select(Broadcast.photo).where(
+            Broadcast.photo.like(MEDIA_PREFIX + "%"),
+            (Broadcast.status == "sending") | (Broadcast.finished_at >= cutoff),  # web chats still show it
+        )).scalars()
     }
     orphans = tuple(path for path in unattached(session, candidates) if path not in waiting)
     logger.info("retention: %s messages, %s buttons, %s orphan photos", messages, buttons, len(orphans))

@@ -13,13 +13,13 @@ from telegram.error import BadRequest, TelegramError
 from bot.channels import Delivery, Message
 from bot.db import Database
 from bot.services import buttons, citizens
+from bot.services.broadcasts import MEDIA_PREFIX
 from bot.services.contributions import inside_media
 from bot.telegram.replies import Outgoing, keyboard
 from bot.telegram.sending import outcome_of
 
 logger = logging.getLogger(__name__)
 
-MEDIA_PREFIX = "media:"
 RETRY_BACKOFF = 2.0
 MAX_CAPTION = 1024
 
@@ -45,8 +45,18 @@ class TelegramChannel:
         self.rate = rate
         self._pace = pace
         self._uploaded: dict[str, str] = {}  # media path → Telegram's file id, after the first upload
+        self._uploading: dict[str, asyncio.Lock] = {}
 
     async def send(self, address: str, message: Message) -> Delivery:
+        photo = message.photo
+        if photo and photo.startswith(MEDIA_PREFIX) and photo not in self._uploaded:
+            # The first send uploads the file; the others wait for Telegram's file id.
+            async with self._uploading.setdefault(photo, asyncio.Lock()):
+                if photo not in self._uploaded:
+                    return await self._send(address, message)
+        return await self._send(address, message)
+
+    async def _send(self, address: str, message: Message) -> Delivery:
         markup = await asyncio.to_thread(self._markup, address, message.buttons)
         if self._pace is not None:
             await self._pace(address)

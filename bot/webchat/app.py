@@ -34,6 +34,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bot.background import spawn
 from bot.commands import START_REPORT, typed
 from bot.config import Settings
 from bot.db import Database
@@ -61,7 +62,10 @@ MAX_EVENT = 16 * 1024
 TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
 EVENTS_PER_VISITOR = parse("60/minute")
 SOCKETS_PER_ADDRESS = parse("30/minute")
+VISITORS_PER_ADDRESS = parse("30/hour")
 UPLOADS_PER_VISITOR = parse("12/minute")
+UPLOADS_PER_ADDRESS = parse("30/minute")
+MAX_SUBSCRIPTION = 4096
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
@@ -97,6 +101,8 @@ class WebChat:
     async def stop(self) -> None:
         if self._retrying is not None:
             self._retrying.cancel()
+        for task in list(self._handling):
+            task.cancel()
         await self.hub.stop()
         await self.inbound.close()
 
@@ -159,7 +165,7 @@ class WebChat:
         return FileResponse(STATIC / name, headers={"Cache-Control": "public, max-age=3600"})
 
     async def media(self, request: Request) -> Response:
-        """Photos sent with a broadcast, for visitors of the chat only."""
+        """Photos sent with a broadcast (to everyone in its audience), for pages of the chat."""
         if not request.cookies.get(COOKIE):
             return Response(status_code=403)
         name = request.path_params["name"]
@@ -185,21 +191,24 @@ class WebChat:
             await socket.close(code=1008)
             return
         secret = socket.cookies.get(COOKIE)
-        visitor = await asyncio.to_thread(self._visitor, secret, True) if secret else None
+        visitor = await asyncio.to_thread(self._visitor, secret, self._may_create(address)) if secret else None
         if visitor is None:
             await socket.close(code=1008)
             return
         await socket.accept()
         visitor_id, sender = visitor["id"], visitor["sender_id"]
-        self.hub.join(visitor_id, sender, socket)
-        await asyncio.to_thread(self._seen, visitor_id)
         browser: dict[str, str | None] = {"language": None}  # navigator.language, from hello
+        self.hub.join(visitor_id, sender, socket)
         try:
+            await asyncio.to_thread(self._seen, visitor_id)
             while True:
                 raw = await socket.receive_text()
                 if not self._limits.hit(EVENTS_PER_VISITOR, "events", sender):
-                    await socket.send_json({"type": "error", "text": channel_text("slow_down", self.inbound.language_of(sender))})
-                    continue
+                    # Not acknowledged, so the page keeps it; it sends it again after reconnecting later.
+                    text = await asyncio.to_thread(self.inbound.language_of, sender)
+                    await socket.send_json({"type": "error", "text": channel_text("slow_down", text)})
+                    await socket.close(code=1013)
+                    return
                 event = _event(raw)
                 if event is None:
                     continue
@@ -223,17 +232,18 @@ class WebChat:
             return
         key = f"web:{visitor_id}:{client_id}"
         meta: dict[str, Any] = {"coprod": {"visitor": visitor_id, "app_language": browser["language"]}}
+        place = _location(event) if kind == "location" else None
         if kind == "text" and isinstance(event.get("text"), str) and event["text"].strip():
             text = event["text"][: webchat.MAX_TEXT]
             self._handle(Incoming(key, sender, sender, typed(text), meta), text.strip())
         elif kind == "press" and isinstance(event.get("token"), str):
             await self._press(visitor_id, sender, key, event["token"][:40], meta)
-        elif kind == "location":
-            place = _location(event)
-            if place is not None:
-                meta["coprod"]["location"] = place
-                shown = webchat_strings(self.inbound.language_of(sender))["location_shared"]
-                self._handle(Incoming(key, sender, sender, START_REPORT, meta), shown)
+        elif place is not None:
+            meta["coprod"]["location"] = place
+            shown = webchat_strings(await asyncio.to_thread(self.inbound.language_of, sender))["location_shared"]
+            self._handle(Incoming(key, sender, sender, START_REPORT, meta), shown)
+        else:  # nothing usable in it: sending it again would not help
+            await socket.send_json({"type": "ack", "id": client_id})
 
     async def _hello(
         self, socket: WebSocket, visitor_id: int, sender: str, last_seen: object, app_language: str | None
@@ -263,18 +273,23 @@ class WebChat:
 
     def _handle(self, incoming: Incoming, shown: str) -> None:
         """Answer in the background, so the socket keeps reading (and acknowledging)."""
-        task = asyncio.create_task(self.inbound.say(incoming, shown))
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        spawn(self.inbound.say(incoming, shown), self._handling, f"web chat message {incoming.update_key}")
 
     # forms ----------------------------------------------------------------
+
+    def _may_create(self, address: str) -> bool:
+        """New visitors per client address are capped, so made-up cookies cannot fill the database."""
+        return self._limits.hit(VISITORS_PER_ADDRESS, "visitor", address)
 
     def _form_visitor(self, request: Request) -> dict[str, Any] | None:
         secret = request.cookies.get(COOKIE)
         sent = request.headers.get("x-chat-csrf", "")
         if not secret or not hmac.compare_digest(csrf_for(secret), sent):
             return None
-        return self._visitor(secret, create=True)
+        address = request.client.host if request.client else "?"
+        if not self._limits.hit(UPLOADS_PER_ADDRESS, "form", address):
+            return None
+        return self._visitor(secret, create=self._may_create(address))
 
     async def upload(self, request: Request) -> Response:
         """Photos for a report: each ≤ MAX_PHOTO_BYTES, at most five, JPEG/PNG/WebP by content."""
@@ -309,7 +324,7 @@ class WebChat:
             return _refused(415, channel_text("web_photo_types", language))
         sender = visitor["sender_id"]
         consented = await asyncio.to_thread(self._consented, sender)
-        photos = [self._save(data, kind) for data, kind in zip(contents, kinds)] if consented else []  # type: ignore[arg-type]
+        photos = [await asyncio.to_thread(self._save, data, kind) for data, kind in zip(contents, kinds)] if consented else []  # type: ignore[arg-type]
         meta = {"coprod": {"visitor": visitor["id"], "photos": photos}}
         shown = webchat_strings(language)["sent_photos"].format(n=len(contents)) + (f"\n{caption}" if caption.strip() else "")
         key = f"web:{visitor['id']}:{client_id}"
@@ -331,7 +346,10 @@ class WebChat:
         visitor = await asyncio.to_thread(self._form_visitor, request)
         if visitor is None:
             return JSONResponse({"error": "forbidden"}, status_code=403)
-        body = await request.body() if int(request.headers.get("content-length") or 0) <= 4096 else b""
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > MAX_SUBSCRIPTION:
+            return JSONResponse({"error": "bad subscription"}, status_code=413)
+        body = await request.body()
         subscription = _subscription(body, self.settings.webpush_services)
         if subscription is None:
             return JSONResponse({"error": "bad subscription"}, status_code=400)

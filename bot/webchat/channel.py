@@ -15,10 +15,10 @@ from bot.channels import Delivery, Message
 from bot.db import Database
 from bot.i18n import channel_text
 from bot.services import buttons
+from bot.services.broadcasts import MEDIA_PREFIX
 from bot.services.messaging import webchat
 from bot.webchat.push import WebPush
 
-MEDIA_PREFIX = "media:"
 PHOTO_FOLDER = "broadcasts/"
 PUSH_BODY = 180
 

@@ -57,9 +57,6 @@ class Hub:
         if sender in self._senders:
             await self.send(self._senders[sender], event)
 
-    def connected(self, visitor_id: int) -> bool:
-        return bool(self._sockets.get(visitor_id))
-
     async def publish(self, line: webchat.Line) -> None:
         self._pushed.add(line.id)
         await self.send(line.visitor_id, line.as_event())
@@ -87,18 +84,18 @@ class Hub:
                 logger.exception("web chat poll failed")
 
     async def poll(self) -> int:
-        """Send lines other processes wrote since the last poll; how many."""
-        visitors = set(self._sockets)
-        lines = await asyncio.to_thread(self._newer, self._last_id, visitors) if visitors else []
-        if not visitors:
-            self._last_id = await asyncio.to_thread(self._newest)
+        """Send lines other processes wrote since the last poll to the pages open now; how many."""
         sent = 0
-        for line in lines:
-            self._last_id = max(self._last_id, line.id)
-            if line.id in self._pushed:
-                continue
-            await self.send(line.visitor_id, line.as_event())
-            sent += 1
+        while True:
+            lines = await asyncio.to_thread(self._newer, self._last_id)
+            for line in lines:
+                self._last_id = max(self._last_id, line.id)
+                if line.id in self._pushed or line.visitor_id not in self._sockets:
+                    continue
+                await self.send(line.visitor_id, line.as_event())
+                sent += 1
+            if len(lines) < webchat.POLL_BATCH:
+                break
         self._pushed = {key for key in self._pushed if key > self._last_id}
         return sent
 
@@ -106,9 +103,9 @@ class Hub:
         with self.db.session() as session:
             return webchat.last_id(session)
 
-    def _newer(self, after: int, visitors: set[int]) -> list[webchat.Line]:
+    def _newer(self, after: int) -> list[webchat.Line]:
         with self.db.session() as session:
-            return webchat.newer_than(session, after, visitors)
+            return webchat.newer_than(session, after)
 
     def _seen(self, visitors: set[int]) -> None:
         with self.db.session() as session:

@@ -13,6 +13,7 @@ from bot.rasa_client import RasaClient
 from bot.services import buttons, citizens, inbox
 from bot.services.messaging import webchat
 from bot.telegram.replies import Outgoing
+from bot.web.language import RIGHT_TO_LEFT
 from bot.webchat.hub import Hub
 
 logger = logging.getLogger(__name__)
@@ -79,5 +80,5 @@ class WebInbound(Inbound):
 
 def language_event(language: str) -> dict[str, object]:
     """Tells open pages to switch language and direction (Arabic reads right to left)."""
-    return {"type": "language", "language": language, "dir": "rtl" if language == "ar" else "ltr",
+    return {"type": "language", "language": language, "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
             "strings": webchat_strings(language)}

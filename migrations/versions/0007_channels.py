@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.CheckConstraint("role IN ('bot', 'citizen')", name='ck_web_message_role'),
         sa.ForeignKeyConstraint(['visitor_id'], ['web_visitors.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
+        sqlite_autoincrement=True,
     )
     op.create_index('ix_web_message_visitor', 'web_messages', ['visitor_id', 'id'], unique=False)
 
@@ -81,6 +82,8 @@ def downgrade() -> None:
     op.drop_index('ix_web_message_visitor', table_name='web_messages')
     op.drop_table('web_messages')
     op.drop_table('web_visitors')
+    for table in ('notifications', 'deliveries'):
+        op.execute(f"UPDATE {table} SET status = 'failed' WHERE status = 'unreachable'")
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint('ck_notification_status', type_='check')
         batch_op.create_check_constraint('ck_notification_status', _in(NOTIFICATION_STATUSES))

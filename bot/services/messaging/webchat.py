@@ -25,6 +25,7 @@ from bot.services.citizens import WEB_PREFIX
 HEARTBEAT = timedelta(seconds=30)
 ONLINE = timedelta(seconds=90)
 HISTORY = 500
+POLL_BATCH = 1000
 MAX_TEXT = 4000
 
 
@@ -114,14 +115,10 @@ def history(session: Session, visitor_id: int, after: int = 0, limit: int = HIST
     return [_line(row) for row in reversed(list(rows))]
 
 
-def newer_than(session: Session, after: int, visitor_ids: set[int]) -> list[Line]:
-    """Lines after id `after` for the visitors connected to this process (a poll
-    picks up what other processes, such as the scheduler, wrote)."""
-    if not visitor_ids:
-        return []
-    rows = session.execute(
-        select(WebMessage).where(WebMessage.id > after, WebMessage.visitor_id.in_(visitor_ids)).order_by(WebMessage.id)
-    ).scalars()
+def newer_than(session: Session, after: int, limit: int = POLL_BATCH) -> list[Line]:
+    """Lines after id `after`, oldest first: a chat server's poll picks up what other
+    processes (the scheduler, the broadcaster) wrote."""
+    rows = session.execute(select(WebMessage).where(WebMessage.id > after).order_by(WebMessage.id).limit(limit)).scalars()
     return [_line(row) for row in rows]
 
 
