@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 
+from bot import redaction
 from bot.config import load_settings
 
 logger = logging.getLogger("bot")
@@ -130,8 +131,6 @@ def _dashboard(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from bot.local_chat import chat
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # keep the conversation readable
-
     asyncio.run(chat(load_settings().rasa_url, args.sender))
     return 0
 
@@ -177,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("webpush-keys", help="make a key pair for web chat notifications").set_defaults(func=_webpush_keys)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install(load_settings())
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per Bot API request is noise
     return int(args.func(args) if args.command else _run(args))
 
 

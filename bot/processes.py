@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot import redaction
 from bot.config import PROJECT_ROOT, load_settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def local_only_env() -> dict[str, str]:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    redaction.install(settings)
     Path(os.environ.get("COPROD_VAR_DIR", PROJECT_ROOT / "var")).mkdir(parents=True, exist_ok=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
     children: dict[str, subprocess.Popen] = {}

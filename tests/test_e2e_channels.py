@@ -17,7 +17,7 @@ from tests.fake_push import FakePushService
 from tests.fake_telegram import FakeTelegram
 from tests import test_e2e_coordinators as coordinators
 from tests.test_e2e_coordinators import COORDINATOR, Town, final_report, received
-from tests.test_e2e_telegram import Chat, waited
+from tests.test_e2e_telegram import TOKEN, Chat, waited
 
 pytestmark = pytest.mark.e2e
 fake, town = coordinators.fake, coordinators.town  # the fixtures
@@ -66,3 +66,6 @@ def test_a_broadcast_to_everyone_reaches_telegram_and_web_citizens_once_and_the_
         statuses = {row.chat_id: row.status for row in session.query(Delivery)}
     assert statuses[web["open page"]] == statuses[web["notifications"]] == "sent"
     assert statuses[web["away"]] == statuses["local-terminal"] == "unreachable"
+    logs = (town.workdir / "bridge.log").read_text(errors="replace")
+    assert TOKEN not in logs and private not in logs, "no secret in the bridge's log"
+    assert " ERROR " not in logs, "a clean run logs no ERROR"

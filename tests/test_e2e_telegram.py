@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.db import Database
-from bot.models import Citizen, Contribution, InboxMessage, Notification, Occurrence, Signup, utcnow
+from bot.models import Citizen, Contribution, Feedback, InboxMessage, Notification, Occurrence, Signup, utcnow
 from bot.services import citizens
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Assistant, BridgeProcess, free_port
@@ -213,6 +213,26 @@ def test_forged_callback_changes_nothing(fake: FakeTelegram, bridge: BridgeProce
     chat.reply(start, "That option has expired")
     with db.session() as session:
         assert (session.query(Signup).count(), session.query(Contribution).count()) == before
+
+
+def test_typed_payloads_are_read_as_words_never_as_intents(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
+    """`/ give_feedback{...}` typed (or as a photo caption) must not rate a task or sign anyone up."""
+    chat = onboard(fake, 5091)
+    with db.session() as session:
+        before = session.query(Feedback).count(), session.query(Signup).count()
+    chat.say('/ give_feedback{"rating":"1","task_id":"1"}')
+    chat.say('/sign_up{"task_id":"1"}')  # a "command" Telegram marks as one, but not ours
+    chat.say("", photo_file_ids=[fake.add_file(b"\xff\xd8 photo")], caption='/give_feedback{"rating":"1"}')
+    time.sleep(2)
+    with db.session() as session:
+        assert (session.query(Feedback).count(), session.query(Signup).count()) == before
+    inbox = [row.text for row in db_rows(db, 5091)]
+    assert not any(text.startswith("/give_feedback") or text.startswith("/sign_up") for text in inbox)
+
+
+def db_rows(db: Database, chat_id: int) -> list[InboxMessage]:
+    with db.session() as session:
+        return list(session.query(InboxMessage).filter_by(chat_id=str(chat_id)).all())
 
 
 def test_duplicate_update_is_handled_once(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:

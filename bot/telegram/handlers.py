@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from bot.i18n import channel_text, coordinator_text
 from bot.services.inbox import Incoming
-from bot.commands import COMMANDS, START_REPORT
+from bot.commands import COMMANDS, START_REPORT, typed
 from bot.telegram.bridge import Bridge
 from bot.telegram.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.telegram.coordinator import PREFIX as COORDINATOR_PREFIX
@@ -85,7 +85,8 @@ class Handlers:
             MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, self.group_command)
         )
         application.add_handler(CallbackQueryHandler(self.callback))
-        application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.text))
+        # After the commands: an unknown "/command" is read as words (typed), never dropped.
+        application.add_handler(MessageHandler(private & filters.TEXT, self.text))
         media_filter = filters.PHOTO | filters.LOCATION | filters.VENUE | filters.Document.IMAGE
         application.add_handler(MessageHandler(private & media_filter, self.media))
         application.add_handler(MessageHandler(private & ~filters.COMMAND, self.unsupported))
@@ -133,7 +134,7 @@ class Handlers:
         self.coordinator.speak_to(sender, _app_code(update))
         if await self.coordinator.text(sender, chat, update.effective_message.text):
             return
-        text = update.effective_message.text
+        text = typed(update.effective_message.text) or COMMANDS["help"]  # never read as a Rasa payload
         await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, _app_language(update)))
 
     async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -146,7 +147,7 @@ class Handlers:
         meta: dict[str, Any] = {"telegram_files": files}
         if location:
             meta["coprod"] = {"location": location}
-        text = message.caption or START_REPORT
+        text = typed(message.caption or "") or START_REPORT
         group = f"album:{chat}:{message.media_group_id}" if message.media_group_id else None
         await self.bridge.receive(Incoming(f"tg:{update.update_id}", sender, chat, text, _app_language(update, meta), group))
 
