@@ -85,7 +85,7 @@ def _roles(args: argparse.Namespace) -> int:
             if args.action == "grant":
                 changed = roles.grant(session, args.telegram_id, args.role, by="command line")
             else:
-                changed = roles.revoke(session, args.telegram_id, args.role)
+                changed = roles.revoke(session, args.telegram_id, args.role, by="command line")
     except InvalidInput:
         print(f"not a Telegram user id or role: {args.telegram_id} {args.role}", file=sys.stderr)
         return 2

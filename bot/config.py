@@ -76,6 +76,31 @@ PUSH_SERVICES = (
 DEFAULT_NEIGHBOURHOODS = "Old Town,Riverside,Hillcrest,Station Quarter,Market District,Belle-Vue"
 
 
+MIN_SECRET = 32
+EXAMPLE_SECRETS = {"change-me", "changeme", "secret", "example", "password", "test", "dev", "coprod", "please-change"}
+GOOD_SECRET_HELP = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def weak_secret(value: str | None) -> str | None:
+    """Why a secret is too weak to protect anything public (None if it is fine)."""
+    if not value:
+        return "it is not set"
+    if value.strip().lower() in EXAMPLE_SECRETS or "change" in value.lower() or "example" in value.lower():
+        return "it is an example value"
+    if len(value) < MIN_SECRET:
+        return f"it has {len(value)} characters, fewer than {MIN_SECRET}"
+    if len(set(value)) < 8:
+        return "it repeats too few characters"
+    return None
+
+
+def require_strong(name: str, value: str | None) -> None:
+    """Refuse to start a public-facing mode with a weak secret, and say how to make a good one."""
+    reason = weak_secret(value)
+    if reason is not None:
+        raise SystemExit(f"{name} is too weak ({reason}); {GOOD_SECRET_HELP}")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from `env` (default: `os.environ`, after loading `.env`)."""
     if env is None:

@@ -399,7 +399,10 @@ class ContributionNote(Base):
 
 
 class Role(Base):
-    """A Telegram user's role; checked on the server for every coordinator command."""
+    """A Telegram user's role; checked on the server for every coordinator command.
+
+    A revoked role keeps its row with `revoked_at`, so COORDINATOR_IDS at the next
+    start-up does not give back what an admin took away."""
 
     __tablename__ = "roles"
     __table_args__ = (
@@ -412,6 +415,7 @@ class Role(Base):
     role = Column(String(20), nullable=False)
     granted_by = Column(String(64), nullable=True)
     granted_at = Column(DateTime, nullable=False, default=utcnow)
+    revoked_at = Column(DateTime, nullable=True)
 
 
 class Broadcast(Base):

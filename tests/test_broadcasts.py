@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.db import Database
-from bot.models import Broadcast, Delivery, Neighbourhood, Occurrence, Signup, Task
+from bot.models import AuditEntry, Broadcast, Delivery, Neighbourhood, Occurrence, Signup, Task
 from bot.services import broadcasts, citizens, coordination, roles, signups, tasks
 from bot.services.broadcasts import Audience
 from bot.services.contributions import ContributionInput, create_contribution
@@ -27,8 +27,14 @@ def test_roles_are_granted_once_revoked_and_bootstrapped(db: Database) -> None:
         assert roles.bootstrap(session, ["111", "222"]) == 2
         assert roles.bootstrap(session, ["111"]) == 0
         assert roles.is_coordinator(session, "111") and not roles.is_coordinator(session, "333")
-        assert roles.revoke(session, "111") and not roles.revoke(session, "111")
+        assert roles.revoke(session, "111", by="admin") and not roles.revoke(session, "111")
         assert not roles.is_coordinator(session, "111")
+        assert roles.bootstrap(session, ["111", "222"]) == 0, "COORDINATOR_IDS does not undo a revocation"
+        assert not roles.is_coordinator(session, "111") and roles.holders(session) == ["222"]
+        assert roles.grant(session, "111", by="admin") and roles.is_coordinator(session, "111")
+        actions = [(e.actor, e.action) for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+        assert actions == [("COORDINATOR_IDS", "role.grant"), ("COORDINATOR_IDS", "role.grant"),
+                           ("admin", "role.revoke"), ("admin", "role.grant")]
         for bad in ("abc", "1; DROP TABLE roles", ""):
             with pytest.raises(InvalidInput):
                 roles.grant(session, bad)

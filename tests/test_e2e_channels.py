@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from bot.models import Delivery
+from bot.models import AuditEntry, Delivery
 from bot.services import citizens
 from bot.services.messaging import webchat
 from bot.webchat.push import new_keys
@@ -66,6 +66,9 @@ def test_a_broadcast_to_everyone_reaches_telegram_and_web_citizens_once_and_the_
         statuses = {row.chat_id: row.status for row in session.query(Delivery)}
     assert statuses[web["open page"]] == statuses[web["notifications"]] == "sent"
     assert statuses[web["away"]] == statuses["local-terminal"] == "unreachable"
+    with town.db.session() as session:
+        (sent,) = session.query(AuditEntry).filter_by(action="broadcast.send").all()
+    assert sent.actor == f"telegram:{COORDINATOR}" and '"total": 9' in sent.after
     logs = (town.workdir / "bridge.log").read_text(errors="replace")
     assert TOKEN not in logs and private not in logs, "no secret in the bridge's log"
     assert " ERROR " not in logs, "a clean run logs no ERROR"

@@ -15,7 +15,7 @@ import pytest
 
 from bot.db import Database
 from bot.migrate import upgrade
-from bot.models import Broadcast, CoordinatorDraft, Delivery, Occurrence, Task
+from bot.models import AuditEntry, Broadcast, CoordinatorDraft, Delivery, Occurrence, Task
 from bot.services import broadcasts, citizens, tasks
 from bot.services.broadcasts import Audience
 from bot.services.demo import ensure_neighbourhoods
@@ -300,6 +300,9 @@ def test_linkgroup_posts_team_reminders_in_the_group_and_close_tells_everyone(to
     assert waited(lambda: set(received(fake, people, "has been cancelled").values()) == {1}, timeout=30)
     with town.db.session() as session:
         assert session.get(Task, key).status == "closed"
+        audited = [(e.actor, e.action, e.subject_id) for e in session.query(AuditEntry).filter_by(subject_type="task")]
+    assert (f"telegram:{COORDINATOR}", "task.link_group", key) in audited
+    assert (f"telegram:{COORDINATOR}", "task.close", key) in audited
 
 
 def test_coordinators_get_their_commands_in_the_menu(town: Town, fake: FakeTelegram) -> None:

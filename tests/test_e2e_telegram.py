@@ -2,6 +2,9 @@
 against the fake Bot API server in tests/fake_telegram.py."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -17,6 +20,7 @@ from tests.processes import Assistant, BridgeProcess, free_port
 
 pytestmark = pytest.mark.e2e
 TOKEN = "123456:TEST-token"
+WEBHOOK_SECRET = "Vq3n8_k2LmP0xR7tYw4ZbC9dFg1HjS6e"  # 32 characters, as `secrets.token_urlsafe` makes
 Call = dict[str, Any]
 
 
@@ -290,10 +294,17 @@ def test_rasa_down_then_up_the_message_is_answered(fake: FakeTelegram, bridge: B
 def test_webhook_mode_checks_the_secret(assistant: Assistant, tmp_path: Path) -> None:
     port = free_port()
     with FakeTelegram() as hooked:
+        weak = subprocess.run(
+            [sys.executable, "-m", "bot", "run"], capture_output=True, text=True, timeout=120,
+            env={**os.environ, **bridge_env(assistant, hooked, TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+                                            TELEGRAM_WEBHOOK_SECRET="change-me")},
+        )
+        assert weak.returncode != 0 and "TELEGRAM_WEBHOOK_SECRET is too weak" in weak.stderr and "token_urlsafe" in weak.stderr
+        assert not [c for c in hooked.calls if c["method"] == "setWebhook"], "nothing started with a weak secret"
         process = BridgeProcess(tmp_path, bridge_env(
             assistant, hooked,
             TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-            TELEGRAM_WEBHOOK_SECRET="s3cret-token",
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_WEBHOOK_PORT=str(port),
         ), name="webhook")
         process.start()

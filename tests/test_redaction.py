@@ -38,3 +38,15 @@ def test_every_configured_secret_and_any_bot_token_is_masked() -> None:
     for secret in (*secrets_of(settings), "987654321:ZZZ-otherotherotherotherotherother1"):
         assert secret not in written
     assert written.count(MASK) == 6 and "getUpdates" in written and "RuntimeError" in written
+
+
+def test_weak_secrets_are_refused_with_how_to_make_a_good_one() -> None:
+    import pytest
+
+    from bot.config import require_strong, weak_secret
+
+    for weak in (None, "", "change-me", "s3cret-token", "a" * 40, "please-change-this-secret-now-ok-thanks"):
+        assert weak_secret(weak) is not None, weak
+    assert weak_secret("Vq3n8_k2LmP0xR7tYw4ZbC9dFg1HjS6e") is None
+    with pytest.raises(SystemExit, match="DASHBOARD_SECRET is too weak .*token_urlsafe"):
+        require_strong("DASHBOARD_SECRET", "change-me")

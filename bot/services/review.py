@@ -125,10 +125,11 @@ def awaiting_review(session: Session) -> int:
 
 
 def pseudonym(citizen_id: int | None, secret: bytes) -> str:
-    """A stable name for a citizen that reveals nothing ("Citizen 4F2A9C")."""
+    """A stable name for a citizen that reveals nothing ("Citizen 4F2A9C0D1E2B3A4C"): 64 bits,
+    so two citizens of a city do not share one (collisions start near 4 billion people)."""
     if citizen_id is None:
         return "—"
-    digest = hmac.new(secret, str(citizen_id).encode(), hashlib.sha256).hexdigest()[:6].upper()
+    digest = hmac.new(secret, str(citizen_id).encode(), hashlib.sha256).hexdigest()[:16].upper()
     return f"Citizen {digest}"
 
 

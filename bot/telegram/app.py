@@ -9,7 +9,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.config import Settings
+from bot.config import Settings, require_strong
 from bot.db import Database
 from bot.i18n import SUPPORTED_LANGUAGES, channel_text
 from bot.rasa_client import RasaClient
@@ -105,8 +105,7 @@ def run(settings: Settings) -> None:
     application, _ = build(settings)
     asyncio.set_event_loop(asyncio.new_event_loop())
     if settings.telegram_webhook_url:
-        if not settings.telegram_webhook_secret:
-            raise SystemExit("TELEGRAM_WEBHOOK_SECRET must be set in webhook mode")
+        require_strong("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret)
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import LANGUAGE_NAMES, babel_locale, category_label, coordinator_text, format_number, format_when, plural_text
 from bot.models import CATEGORIES, Broadcast, Neighbourhood, Task, utcnow
-from bot.services import broadcasts, citizens, coordination, notifications, occurrences, roles
+from bot.services import audit, broadcasts, citizens, coordination, notifications, occurrences, roles
 from bot.services.broadcasts import Audience
 from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
@@ -139,7 +139,7 @@ class CoordinatorFlow:
             return
         action, _, value = payload[len(PREFIX):].partition(":")
         if action == "cancel_broadcast":
-            await self._cancel_broadcast(chat, value)
+            await self._cancel_broadcast(chat, value, sender)
             return
         if action == "broadcast_task":
             await self._start(sender, chat, Draft("broadcast", "audience", {"signup_task": int(value)}))
@@ -358,6 +358,7 @@ class CoordinatorFlow:
             return
         with self.db.session() as session:
             task = coordination.create_task_from(session, draft, sender, self.tz)
+            audit.record(session, _actor(sender), "task.create", "task", task.id, None, {"title": task.title, "kind": task.kind})
             coordination.clear(session, sender)
             key, title = task.id, task.title
         self._forget(sender)
@@ -406,6 +407,8 @@ class CoordinatorFlow:
                 photo=data.get("photo"), signup_task_id=data.get("signup_task"), progress_chat_id=chat,
                 texts=data.get("texts"),
             )
+            audit.record(session, _actor(sender), "broadcast.send", "broadcast", broadcast.id, None,
+                         {"audience": broadcast.audience, "audience_value": broadcast.audience_value, "total": broadcast.total})
             coordination.clear(session, sender)
             key, total = broadcast.id, broadcast.total
         self._forget(sender)
@@ -418,9 +421,11 @@ class CoordinatorFlow:
         logger.info("coordinator %s started broadcast %s to %s citizens", sender, key, total)
         self.poke()
 
-    async def _cancel_broadcast(self, chat: str, value: str) -> None:
+    async def _cancel_broadcast(self, chat: str, value: str, sender: str) -> None:
         with self.db.session() as session:
             cancelled = broadcasts.cancel(session, int(value)) if value.isdigit() else None
+            if cancelled is not None:
+                audit.record(session, _actor(sender), "broadcast.cancel", "broadcast", cancelled.id)
         if cancelled is not None:
             self.poke()
 
@@ -472,6 +477,9 @@ class CoordinatorFlow:
             with self.db.session() as session:
                 task, was_open, count = coordination.close_and_tell(session, args[0], sender)
                 key = task.id
+                if was_open:
+                    audit.record(session, _actor(sender), "task.close", "task", key, {"status": "open"},
+                                 {"status": "closed", "told": count})
         except TaskNotFound:
             await self.say(chat, t("task.not_found", id=args[0][:12]))
             return
@@ -485,6 +493,7 @@ class CoordinatorFlow:
         try:
             with self.db.session() as session:
                 task = coordination.link_group(session, args[0], chat)
+                audit.record(session, _actor(sender), "task.link_group", "task", task.id, None, {"group_chat_id": chat})
                 for occurrence in occurrences.upcoming(session, task.id, utcnow(), limit=60):
                     notifications.plan_group(session, occurrence, self.rules)
                 key, title = task.id, task.title
@@ -505,3 +514,8 @@ def describe_rule(rule: str, language: str = "en") -> str:
     codes = rule.split("BYDAY=")[-1].split(",")
     days = format_list([names[DAYS.index(code)] for code in codes if code in DAYS], locale=babel_locale(language))
     return coordinator_text("rule.weekly", language, days=days)
+
+
+def _actor(sender: str) -> str:
+    """How the audit log names a coordinator acting from Telegram."""
+    return f"telegram:{sender}"

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.templating import Jinja2Templates
 
-from bot.config import Settings
+from bot.config import Settings, require_strong
 from bot.db import Database
 from bot.i18n import babel_locale, category_label, format_number
 from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Citizen, Contribution, Neighbourhood, Photo, Task
@@ -411,8 +411,12 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
 
 
 def serve(settings: Settings) -> None:
-    """`python -m bot dashboard` (started by `make run`)."""
+    """`python -m bot dashboard` (started by `make run`). Behind HTTPS (production) the
+    session secret must be strong: it signs every staff session and pseudonym."""
     import uvicorn
+
+    if settings.dashboard_https_only:
+        require_strong("DASHBOARD_SECRET", settings.dashboard_secret)
 
     # wsproto: Rasa pins an old `websockets`; the web chat's socket runs on wsproto instead.
     uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port,
