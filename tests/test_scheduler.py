@@ -533,3 +533,34 @@ def test_retention_keeps_a_broadcast_photo_for_30_days_after_the_broadcast(db: D
     with db.session() as session:
         broadcasts.cancel(session, key).finished_at = datetime.utcnow() - timedelta(days=31)
     assert scheduler.retention() == 1 and not poster.exists()
+
+
+def test_nightly_retention_copes_with_50000_files_and_keeps_the_one_a_report_uses(db: Database, media_dir) -> None:  # type: ignore[no-untyped-def]
+    """One IN (...) per file used to fail past SQLite's 32,766 variables, rolling back every night."""
+    import os
+
+    from bot.services.contributions import PhotoInput
+
+    make_citizen(db, "ana")
+    day_old = (datetime.now() - timedelta(days=2)).timestamp()
+    folder = media_dir / "2026" / "11"
+    folder.mkdir(parents=True)
+    for number in range(50_000):
+        path = folder / f"{number:05d}.jpg"
+        path.write_bytes(b"")
+        os.utime(path, (day_old, day_old))
+    with db.session() as session:
+        create_contribution(session, "ana", ContributionInput(category="waste", photos=[PhotoInput("2026/11/31337.jpg")]), media_dir, 10_000)
+    from sqlalchemy import event
+
+    widest: list[int] = [0]
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        widest[0] = max(widest[0], len(parameters) if not executemany else 0)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    scheduler = Scheduler(db, Channels(FakeSender()), RULES, "Europe/Paris", media_dir=media_dir)
+    assert scheduler.retention() == 49_999
+    event.remove(db.engine, "before_cursor_execute", count)
+    assert [p.name for p in folder.iterdir()] == ["31337.jpg"]
+    assert widest[0] <= 1000, "each query stays far below SQLite's limit of bound variables (32,766 by default)"

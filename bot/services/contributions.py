@@ -123,9 +123,14 @@ def contributions_of(session: Session, sender_id: str, limit: int = 10) -> list[
     return list(session.execute(query).scalars())
 
 
+IN_BATCH = 500  # bound parameters per query: SQLite refuses more than 32,766
+
+
 def unattached(session: Session, relative_paths: list[str]) -> list[str]:
-    """The paths no stored photo uses: files of a cancelled report, safe to delete."""
-    if not relative_paths:
-        return []
-    used = set(session.execute(select(Photo.path).where(Photo.path.in_(relative_paths))).scalars())
+    """The paths no stored photo uses: files of a cancelled report, safe to delete.
+    Asked in batches, so a media folder of any size is checked."""
+    used: set[str] = set()
+    for start in range(0, len(relative_paths), IN_BATCH):
+        batch = relative_paths[start : start + IN_BATCH]
+        used.update(session.execute(select(Photo.path).where(Photo.path.in_(batch))).scalars())
     return [path for path in relative_paths if path not in used]
