@@ -61,6 +61,7 @@ class Settings:
     webpush_contact: str = "mailto:webmaster@localhost"
     webchat_origins: list[str] = field(default_factory=list)
     webpush_services: list[str] = field(default_factory=lambda: list(PUSH_SERVICES))
+    forwarded_allow_ips: list[str] = field(default_factory=lambda: ["127.0.0.1"])
 
     @property
     def webhook_path(self) -> str:
@@ -140,4 +141,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webpush_contact=env.get("WEBPUSH_CONTACT", "mailto:webmaster@localhost"),
         webchat_origins=_list(env.get("WEBCHAT_ORIGINS", "")),
         webpush_services=_list(env.get("WEBPUSH_SERVICES", "")) or list(PUSH_SERVICES),
+        forwarded_allow_ips=_list(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1")),
     )

@@ -612,3 +612,29 @@ def test_staff_see_citizens_per_channel_and_who_a_broadcast_cannot_reach_now(sit
     login(site, "staff")
     page = site.get("/participation").text
     assert "Citizens per channel" in page and "web chat" in page
+
+
+def test_failed_logins_slow_down_the_guesser_not_the_owner_and_are_audited(db: Database, media_dir: Path, tmp_path: Path) -> None:
+    """Five wrong passwords from one address lock that address out of that account only; the
+    address comes from X-Forwarded-For only because the proxy is listed in FORWARDED_ALLOW_IPS."""
+    from bot.models import AuditEntry
+
+    env = {"DATABASE_URL": db.url, "MEDIA_DIR": str(media_dir), "COPROD_VAR_DIR": str(tmp_path),
+           "DASHBOARD_SECRET": "test-secret", "FORWARDED_ALLOW_IPS": "testclient"}
+    with db.session() as session:
+        staff.add(session, "admin@city.example", PASSWORD, "admin")
+    with TestClient(create_app(load_settings(env), db), base_url="http://testserver") as client:
+        token = csrf(client)
+
+        def attempt(password: str, address: str) -> int:
+            return client.post("/login", data={"email": "admin@city.example", "password": password, "csrf": token},
+                               headers={"X-Forwarded-For": address}, follow_redirects=False).status_code
+
+        assert [attempt("guess", "203.0.113.9") for _ in range(6)] == [401] * 5 + [429]
+        assert attempt(PASSWORD, "203.0.113.9") == 429  # the guesser's own address stays slowed down
+        assert attempt(PASSWORD, "198.51.100.7") == 303  # the owner, elsewhere, logs in
+    with db.session() as session:
+        entries = [(e.action, e.after) for e in session.query(AuditEntry).filter(AuditEntry.action.like("staff.login%"))]
+    assert [action for action, _ in entries].count("staff.login_failed") == 5
+    assert [action for action, _ in entries].count("staff.login_throttled") == 2
+    assert entries[-1][0] == "staff.login" and "198.51.100.7" in entries[-1][1]

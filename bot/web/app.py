@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from starlette.templating import Jinja2Templates
 
 from bot.config import Settings, require_strong
@@ -131,14 +132,19 @@ class Dashboard:
         address = request.client.host if request.client else "?"
         _ = self.gettext(request)
         if not self.throttle.allow(email, address):
+            with self.db.session() as session:
+                audit.record(session, email.strip().lower() or "?", "staff.login_throttled", "staff", None, None, {"address": address})
             return self.page(request, "login.html", status_code=429, next=target,
                              error=_("Too many attempts. Please wait 15 minutes and try again."))
         with self.db.session() as session:
             account = staff.authenticate(session, email, password)
             if account is not None:
-                audit.record(session, account.email, "staff.login", "staff", account.id)
+                audit.record(session, account.email, "staff.login", "staff", account.id, None, {"address": address})
                 key = account.id
+            else:
+                audit.record(session, email.strip().lower() or "?", "staff.login_failed", "staff", None, None, {"address": address})
         if account is None:
+            self.throttle.failed(email, address)
             return self.page(request, "login.html", status_code=401, next=target,
                              error=_("Wrong email or password."))
         request.session.clear()
@@ -401,6 +407,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         finally:
             await chat.stop()
 
+    # The client's address comes from X-Forwarded-For only when the proxy sending it is
+    # listed in FORWARDED_ALLOW_IPS (login throttling and rate limits count per address).
+    middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips))
     app = Starlette(
         routes=[*chat.routes(), *dashboard.routes()], middleware=middleware,  # type: ignore[arg-type]
         exception_handlers=handlers, lifespan=lifespan,  # type: ignore[arg-type]
@@ -420,5 +429,5 @@ def serve(settings: Settings) -> None:
 
     # wsproto: Rasa pins an old `websockets`; the web chat's socket runs on wsproto instead.
     uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port,
-                log_level="warning", ws="wsproto")
+                log_level="warning", ws="wsproto", proxy_headers=False)  # the app's own middleware reads them
 

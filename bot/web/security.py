@@ -16,7 +16,7 @@ from bot.models import StaffAccount
 from bot.services import staff
 from bot.web.language import N_
 
-LOGIN_PER_ACCOUNT = parse("5/15 minutes")
+LOGIN_PER_ACCOUNT_AND_ADDRESS = parse("5/15 minutes")
 LOGIN_PER_ADDRESS = parse("30/15 minutes")
 
 
@@ -32,16 +32,23 @@ class Staff:
 
 
 class LoginThrottle:
-    """Five tries per account and thirty per address in 15 minutes (moving window)."""
+    """Failed log-ins slow down whoever fails: five per account from one address and
+    thirty per address in 15 minutes (moving window). Only failures count, and never
+    per account alone, so someone guessing a colleague's password from elsewhere
+    cannot lock the owner out."""
 
     def __init__(self) -> None:
         self._storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def allow(self, email: str, address: str) -> bool:
-        account_ok = self._limiter.hit(LOGIN_PER_ACCOUNT, "account", email.strip().lower())
-        address_ok = self._limiter.hit(LOGIN_PER_ADDRESS, "address", address)
-        return account_ok and address_ok
+        pair = (email.strip().lower(), address)
+        return (self._limiter.test(LOGIN_PER_ACCOUNT_AND_ADDRESS, "pair", *pair)
+                and self._limiter.test(LOGIN_PER_ADDRESS, "address", address))
+
+    def failed(self, email: str, address: str) -> None:
+        self._limiter.hit(LOGIN_PER_ACCOUNT_AND_ADDRESS, "pair", email.strip().lower(), address)
+        self._limiter.hit(LOGIN_PER_ADDRESS, "address", address)
 
 
 def csrf_token(request: Request) -> str:
