@@ -188,9 +188,11 @@ class ActionAskErase(Action):
     ) -> list[EventType]:
         with database().session() as session:
             known = citizens.find_citizen(session, tracker.sender_id) is not None
+            if not known:  # nothing was kept but the conversation itself: forget that too
+                privacy.erase_citizen(session, tracker.sender_id)
         if not known:
             dispatcher.utter_message(response="utter_nothing_to_erase")
-            return []
+            return [SlotSet("erased", True), Restarted()]
         dispatcher.utter_message(response="utter_ask_erase")
         return [SlotSet("pending", "erase")]
 
@@ -202,7 +204,7 @@ def erase(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]
     privacy.delete_files(settings().media_dir, summary.photo_files)
     if not summary.found:
         dispatcher.utter_message(response="utter_nothing_to_erase")
-        return [SlotSet("pending", None)]
+        return [SlotSet("erased", True), Restarted()]
     dispatcher.utter_message(
         response="utter_erased",
         contributions=summary.contributions_kept,

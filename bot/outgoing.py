@@ -29,6 +29,7 @@ def scheduler(settings: Settings, db: Database, rules: Rules, *channels: Channel
     return Scheduler(
         db, Channels(web_channel(settings, db), *channels), rules, settings.timezone,
         settings.scheduler_tick_seconds, media_dir=settings.media_dir,
+        tracker_url=settings.tracker_url, conversation_days=settings.conversation_retention_days,
     )
 
 

@@ -41,8 +41,12 @@ class Scheduler:
         tick_seconds: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         media_dir: Path | None = None,
+        tracker_url: str | None = None,
+        conversation_days: int = 30,
     ) -> None:
         self.db = db
+        self.tracker_url = tracker_url
+        self.conversation_days = conversation_days
         self.channels = channels
         self.rules = rules
         self.timezone = timezone
@@ -92,11 +96,15 @@ class Scheduler:
             return signups.extend_series(session, self.rules, self.clock())
 
     def retention(self) -> int:
-        """Nightly: drop old messages and buttons, then the photo files no report kept."""
+        """Nightly: drop old messages and buttons, then the photo files no report kept,
+        then Rasa's conversations past their retention period."""
         assert self.media_dir is not None
         with self.db.session() as session:
             purged = retention.purge(session, self.media_dir, self.clock())
-        return privacy.delete_files(self.media_dir, purged.orphan_paths)
+        deleted = privacy.delete_files(self.media_dir, purged.orphan_paths)
+        if self.tracker_url:
+            retention.purge_conversations(self.tracker_url, self.conversation_days, self.clock())
+        return deleted
 
     def weekly_progress(self) -> int:
         with self.db.session() as session:

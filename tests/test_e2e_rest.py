@@ -118,3 +118,14 @@ def test_photos_and_coordinates_arrive_as_metadata(assistant: Assistant) -> None
 def test_bad_input_gets_a_polite_answer(assistant: Assistant, text: str) -> None:
     replies = assistant.say("e2e-bad-input", text)
     assert replies and all(r.get("text") for r in replies)
+
+
+def test_someone_who_never_consented_can_still_make_the_assistant_forget_the_conversation(assistant: Assistant) -> None:
+    me = "e2e-stranger"
+    replies = assistant.say(me, "hello, my number is 0555 99 88 77 and I live at 3 Mill Road")
+    assert "Is that OK?" in texts(replies)
+    replies = assistant.say(me, "/delete_my_data")
+    assert "no personal data" in texts(replies)
+    with sqlite3.connect(assistant.env["RASA_TRACKER_DB"]) as tracker_db:
+        stored = [row[0] for row in tracker_db.execute("SELECT data FROM events WHERE sender_id = ?", (me,))]
+    assert not [data for data in stored if "0555" in data or "Mill Road" in data]

@@ -70,3 +70,65 @@ def test_neighbourhood_matching_is_tolerant(db: Database) -> None:
         assert match("Timbuktu") is None
         assert match("") is None
         assert match("🙂") is None
+
+
+def test_erasure_reaches_the_audit_log_copies_of_what_the_citizen_wrote(db: Database, media_dir: Path) -> None:
+    from bot.models import AuditEntry
+    from bot.services import review
+
+    make_citizen(db, "ana")
+    with db.session() as session:
+        report = create_contribution(session, "ana", ContributionInput(category="roads", description="Call me on 0555 12 34 56, pothole"), media_dir, 10)
+        review.moderate(session, "staff@city.example", report.id, "Pothole")
+    with db.session() as session:
+        assert any("0555" in (entry.before or "") for entry in session.query(AuditEntry))
+        erase_citizen(session, "ana")
+    with db.session() as session:
+        entries = session.query(AuditEntry).filter_by(subject_type="contribution").all()
+        assert entries and all("0555" not in (e.before or "") + (e.after or "") for e in entries)
+        assert [(e.actor, e.action) for e in entries] == [("staff@city.example", "contribution.moderate")], "who and what stay"
+
+
+def test_conversations_older_than_the_retention_period_are_deleted(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import create_engine, text
+
+    from bot.services.retention import purge_conversations
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    engine = create_engine(url, future=True)
+    now = datetime(2026, 12, 1, 12, 0)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp FLOAT, data TEXT)"))
+        for age, words in ((40, "my address is 3 Mill Road"), (31, "the lamp by my door"), (2, "hello again")):
+            moment = (now - timedelta(days=age)).replace(tzinfo=timezone.utc).timestamp()
+            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('web-x', 'user', :t, :d)"),
+                               {"t": moment, "d": words})
+    assert purge_conversations(url, 30, now) == 2
+    with engine.connect() as connection:
+        assert [row[0] for row in connection.execute(text("SELECT data FROM events"))] == ["hello again"]
+    engine.dispose()
+    assert purge_conversations(f"sqlite:///{tmp_path / 'none.db'}", 30, now) == 0  # Rasa has not started yet
+
+
+def test_every_table_says_whether_it_holds_citizens_data_and_what_erasure_does_there() -> None:
+    from bot.models import Base
+    from bot.services.privacy import CITIZEN_DATA, NOT_CITIZEN_DATA
+
+    assert not set(CITIZEN_DATA) & set(NOT_CITIZEN_DATA)
+    assert set(Base.metadata.tables) == set(CITIZEN_DATA) | set(NOT_CITIZEN_DATA), "classify the new table in bot/services/privacy.py"
+
+
+def test_erasure_drops_staff_internal_notes_but_keeps_the_citys_public_answer(db: Database, media_dir: Path) -> None:
+    from bot.models import ContributionNote
+    from bot.services import review
+
+    make_citizen(db, "ana")
+    with db.session() as session:
+        report = create_contribution(session, "ana", ContributionInput(category="roads", description="pothole"), media_dir, 10)
+        review.change(session, "staff@city.example", report.id, RULES, "verified",
+                      public_note="Filled on Monday", internal_note="she said to call 0555 12 34 56")
+        erase_citizen(session, "ana")
+    with db.session() as session:
+        assert [note.body for note in session.query(ContributionNote)] == ["Filled on Monday"]

@@ -9,7 +9,7 @@ from typing import Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import CallbackToken, Contribution, Feedback, Signup
+from bot.models import AuditEntry, CallbackToken, Contribution, ContributionNote, Feedback, Signup
 from bot.services import broadcasts, inbox, notifications
 from bot.services.citizens import find_citizen
 from bot.services.contributions import inside_media
@@ -19,6 +19,37 @@ from bot.services.signups import release_all
 logger = logging.getLogger(__name__)
 
 COARSE_DECIMALS = 2  # about 1 km: enough for area statistics, not for a doorstep
+
+# Every table, and what erasing a citizen does there. tests/test_privacy.py fails when a
+# table is added without saying, so no new place for personal data can be forgotten.
+# Rasa's conversation store is outside this database: the erase action's marker empties
+# it (bot/rasa_tracker_store.py), and the nightly job drops conversations after
+# CONVERSATION_RETENTION_DAYS.
+CITIZEN_DATA = {
+    "citizens": "deleted",
+    "contributions": "text, address, exact place, idempotency key and link to the citizen removed; category and dates kept",
+    "photos": "rows and files deleted",
+    "contribution_notes": "staff's internal notes on the citizen's reports deleted; public notes (the city's answer) kept",
+    "signups": "future spots released; past ones kept without the citizen, as attendance figures",
+    "series_signups": "deleted with the citizen (ON DELETE CASCADE)",
+    "feedback": "comment and link removed; the rating kept",
+    "notifications": "deleted",
+    "deliveries": "pending ones skipped; the chat id replaced",
+    "inbox": "deleted",
+    "callback_tokens": "deleted",
+    "web_visitors": "deleted",
+    "web_messages": "deleted",
+    "audit_log": "copies of the citizen's words in report entries replaced; who did what and when kept",
+}
+NOT_CITIZEN_DATA = {
+    "neighbourhoods": "the city's areas",
+    "tasks": "what coordinators publish",
+    "occurrences": "sessions and counts",
+    "broadcasts": "coordinators' messages",
+    "roles": "coordinators' Telegram ids (revoked by an admin, not erased by citizens)",
+    "coordinator_drafts": "a coordinator's unfinished /newtask or /broadcast",
+    "staff_accounts": "staff, managed by admins",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,8 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
             contribution.latitude = round(contribution.latitude, COARSE_DECIMALS)
             contribution.longitude = round(contribution.longitude, COARSE_DECIMALS)
         contribution.citizen_id = None
+    _scrub_audit(session, [contribution.id for contribution in contributions])
+    _drop_internal_notes(session, [contribution.id for contribution in contributions])
     cancelled = release_all(session, citizen.id)
     notifications.forget_citizen(session, citizen.id)
     broadcasts.forget_citizen(session, citizen.id)
@@ -75,6 +108,32 @@ def erase_citizen(session: Session, sender_id: str) -> ErasureSummary:
         feedback_kept=int(feedback_count or 0),
         photo_files=tuple(photo_paths),
     )
+
+
+ERASED = '{"erased": "with the citizen"}'
+
+
+def _scrub_audit(session: Session, contribution_ids: list[int]) -> None:
+    """The audit log keeps who did what and when to these reports, not their words
+    (moderation stored the original text there)."""
+    for start in range(0, len(contribution_ids), 500):
+        batch = contribution_ids[start : start + 500]
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.subject_type == "contribution", AuditEntry.subject_id.in_(batch))
+            .values(before=ERASED, after=ERASED)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _drop_internal_notes(session: Session, contribution_ids: list[int]) -> None:
+    for start in range(0, len(contribution_ids), 500):
+        batch = contribution_ids[start : start + 500]
+        session.execute(
+            delete(ContributionNote)
+            .where(ContributionNote.contribution_id.in_(batch), ContributionNote.public.is_(False))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def delete_files(media_dir: Path, relative_paths: Iterable[str]) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import MetaData, Table, create_engine, delete, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.models import Broadcast, CallbackToken, InboxMessage, utcnow
@@ -26,6 +26,23 @@ class Purged:
     messages: int
     buttons: int
     orphan_paths: tuple[str, ...]
+
+
+def purge_conversations(tracker_url: str, days: int, now: datetime | None = None) -> int:
+    """Delete Rasa's stored conversation events older than `days` (CONVERSATION_RETENTION_DAYS):
+    the texts and places people sent, consented or not, do not outlive what the notice says."""
+    cutoff = ((now or utcnow()) - timedelta(days=days)).replace(tzinfo=timezone.utc).timestamp()
+    engine = create_engine(tracker_url, future=True)
+    try:
+        if not inspect(engine).has_table("events"):
+            return 0
+        events = Table("events", MetaData(), autoload_with=engine)
+        with engine.begin() as connection:
+            deleted = connection.execute(delete(events).where(events.c.timestamp < cutoff)).rowcount
+    finally:
+        engine.dispose()
+    logger.info("retention: %s conversation events older than %s days", deleted, days)
+    return int(deleted or 0)
 
 
 def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Purged:
