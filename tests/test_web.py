@@ -638,3 +638,17 @@ def test_failed_logins_slow_down_the_guesser_not_the_owner_and_are_audited(db: D
     assert [action for action, _ in entries].count("staff.login_failed") == 5
     assert [action for action, _ in entries].count("staff.login_throttled") == 2
     assert entries[-1][0] == "staff.login" and "198.51.100.7" in entries[-1][1]
+
+
+def test_unauthenticated_bad_open311_requests_get_a_4xx_never_a_500(site: TestClient) -> None:
+    for path in ("/open311/v2/requests/R-².json", "/open311/v2/requests/R-99999999999999999999999.json",
+                 "/open311/v2/requests/١٢٣.json",
+                 "/open311/v2/requests.json?page_size=٥", "/open311/v2/requests.json?page_size=9999999999999999999"):
+        assert 400 <= site.get(path).status_code < 500, path
+    assert site.get("/open311/v2/requests.json?service_request_id=R-²,R-1001").status_code == 200  # the bad id is skipped
+    form = {"service_code": "roads", "lat": "48.85", "long": "2.35", "description": "Pothole"}
+    assert site.post("/open311/v2/requests.json", data={**form, "api_key": "ключ"}).status_code == 403
+    huge = site.post("/open311/v2/requests.json", data={**form, "api_key": "key-1", "description": "x" * 200_000})
+    assert huge.status_code == 413
+    upload = site.post("/open311/v2/requests.json", data={**form, "api_key": "key-1"}, files={"media": ("a.jpg", b"\xff\xd8", "image/jpeg")})
+    assert upload.status_code == 400

@@ -16,10 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 def parse_reference(value: object) -> int | None:
-    """`R-1001` (what citizens and staff see) or a bare id → the contribution id."""
+    """`R-1001` (what citizens and staff see) or a bare id → the contribution id; None for
+    anything else (other scripts' digits such as `²`, or more digits than any id has)."""
     text = str(value or "").strip().upper()
     digits, offset = (text[2:], 1000) if text.startswith("R-") else (text, 0)
-    return int(digits) - offset if digits.isdigit() else None
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+        return None
+    return int(digits) - offset
 
 
 def set_status(

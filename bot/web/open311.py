@@ -28,6 +28,7 @@ from bot.services.workflow import parse_reference
 from bot.web.language import base
 
 MAX_PAGE_SIZE = 1000
+MAX_BODY = 64 * 1024  # a service request is a few fields of text
 DEFAULT_PAGE_SIZE = 50
 ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
          "definition": ("service_definition", None), "created": ("service_requests", "request"),
@@ -84,7 +85,7 @@ def _when(value: str | None) -> datetime | None:
 def _number(value: str | None, default: int, ceiling: int) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise HTTPException(400, f"Not a number: {value[:20]}")
     return max(1, min(int(value), ceiling))
 
@@ -163,9 +164,14 @@ def routes(db: Database, settings: Settings) -> list[Route]:
 
     async def create(request: Request) -> Response:
         fmt = _fmt(request)
-        form = await request.form()
-        key = str(form.get("api_key", ""))
-        if not any(hmac.compare_digest(key, valid) for valid in settings.open311_api_keys):
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():
+            raise HTTPException(411, "A Content-Length is required")
+        if int(length) > MAX_BODY:
+            raise HTTPException(413, "The request is too large")
+        form = await request.form(max_files=0, max_fields=30)
+        key = str(form.get("api_key", "")).encode()
+        if not any(hmac.compare_digest(key, valid.encode()) for valid in settings.open311_api_keys):
             raise HTTPException(403, "A valid api_key is required to post requests")
         try:
             lat = float(form["lat"]) if form.get("lat") else None
