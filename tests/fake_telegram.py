@@ -415,10 +415,12 @@ class _File:
     file_unique_id: str
     file_path: str
     content: bytes = field(repr=False)
+    sized: bool = True  # Telegram's file_size is optional ("if known")
+    served: int = 0  # bytes a download actually read
 
     def info(self) -> JSON:
-        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                "file_size": len(self.content), "file_path": self.file_path}
+        found = {"file_id": self.file_id, "file_unique_id": self.file_unique_id, "file_path": self.file_path}
+        return {**found, "file_size": len(self.content)} if self.sized else found
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -637,7 +639,17 @@ class FakeTelegram:
             self._record(token, "downloadFile", {"file_path": path}, {}, 404, body)
             return web.json_response(body, status=404)
         self._record(token, "downloadFile", {"file_path": path}, {}, 200, {"ok": True, "result": stored.info()})
-        return web.Response(body=stored.content, content_type="application/octet-stream")
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        try:
+            for start in range(0, len(stored.content), 64 * 1024):  # in chunks, as a server streams a big file
+                chunk = stored.content[start : start + 64 * 1024]
+                await response.write(chunk)
+                stored.served += len(chunk)
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client stopped reading
+        return response
 
     def _record(self, token: str, method: str, params: JSON, files: Files, status: int, body: JSON) -> None:
         shown = {**params, **{key: {"upload": name, "size": len(data)} for key, (name, data) in files.items()}}
@@ -1047,10 +1059,18 @@ class FakeTelegram:
         with self._lock:
             self._blocked.discard(user_id)
 
-    def add_file(self, content: bytes, file_name: str = "photo.jpg") -> str:
-        """Store a file the bot can getFile and download; returns its file_id."""
+    def add_file(self, content: bytes, file_name: str = "photo.jpg", sized: bool = True) -> str:
+        """Store a file the bot can getFile and download; returns its file_id. `sized=False`:
+        getFile does not say the size, as Telegram may not."""
         with self._lock:
-            return self._store_file(content, file_name)
+            file_id = self._store_file(content, file_name)
+            self._files[file_id].sized = sized
+            return file_id
+
+    def served(self, file_id: str) -> int:
+        """How many bytes of a file downloads have read."""
+        with self._lock:
+            return self._files[file_id].served
 
     def photo_sizes(self, *file_ids: str) -> list[JSON]:
         """PhotoSize array, smallest first (e.g. `photo_sizes(small_id, big_id)`); unknown ids get placeholders."""

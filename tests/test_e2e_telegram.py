@@ -332,6 +332,9 @@ def test_image_documents_are_photos_and_huge_files_are_refused(fake: FakeTelegra
     chat.press(summary, "Cancel", "didn't send")
     huge = fake.add_file(b"0" * 60000)
     chat.say("", "too big", photo_file_ids=[huge], caption="broken bench in the park")
+    unsized = fake.add_file(b"0" * 20_000_000, sized=False)  # 20 MB, and getFile does not say so
+    chat.say("", "too big", photo_file_ids=[unsized], caption="rubbish by the bins")
+    assert fake.served(unsized) < 10_000_000, "the download stops at the cap instead of reading all 20 MB"
 
 
 def test_a_flooding_citizen_is_slowed_down_once_and_others_are_not(fake: FakeTelegram, bridge: BridgeProcess, db: Database) -> None:
