@@ -49,6 +49,7 @@ class Settings:
     inbox_max_backoff_seconds: float = 60.0
     neighbourhoods: list[str] = field(default_factory=list)
     max_photo_bytes: int = 10 * 1024 * 1024
+    media_min_free_mb: int = 512
     quiet_hours: str = "21:00-08:00"
     followup_days: int = 14
     scheduler_tick_seconds: float = 1.0
@@ -131,6 +132,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=env.get("TIMEZONE", "UTC"),
         neighbourhoods=_list(env.get("NEIGHBOURHOODS", DEFAULT_NEIGHBOURHOODS)),
         max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(10 * 1024 * 1024))),
+        media_min_free_mb=int(env.get("MEDIA_MIN_FREE_MB", "512")),
         quiet_hours=env.get("QUIET_HOURS", "21:00-08:00"),
         followup_days=int(env.get("FOLLOWUP_DAYS", "14")),
         scheduler_tick_seconds=float(env.get("SCHEDULER_TICK_SECONDS", "1")),

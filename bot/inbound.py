@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -31,6 +32,7 @@ from bot.telegram.replies import Outgoing, merge
 logger = logging.getLogger(__name__)
 
 FLOOD_LIMIT = parse("20/10 seconds")
+PHOTOS_PER_CITIZEN = parse("40/day")
 MAX_ATTEMPTS = 5
 REPLIES, KEYBOARDS, SENT = "_replies", "_keyboards", "_sent"
 ALBUM_WAIT = 1.2
@@ -62,6 +64,21 @@ class Inbound:
         self._told_unavailable: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
+        self._photos = MovingWindowRateLimiter(self._flood_storage)
+
+    def photos_refused(self, sender: str, count: int) -> str | None:
+        """Why `count` more photos of this citizen cannot be stored (a channel text key), or None:
+        at most 40 a day each, and none while the disk has less than MEDIA_MIN_FREE_MB free."""
+        if not count:
+            return None
+        media = self.settings.media_dir
+        probe = media if media.exists() else media.parent
+        if shutil.disk_usage(probe).free < self.settings.media_min_free_mb * 2**20:
+            logger.warning("photos refused: less than %s MB free for MEDIA_DIR", self.settings.media_min_free_mb)
+            return "photos_paused"
+        if not self._photos.hit(PHOTOS_PER_CITIZEN, "photos", sender, cost=count):
+            return "photo_quota"
+        return None
 
     async def deliver(self, chat_id: str, outgoing: Outgoing, tokens: list[str] | None = None) -> str:
         """Send one reply whose buttons' tokens are issued: `sent`, `refused`, `blocked`
@@ -82,10 +99,13 @@ class Inbound:
         if stored_id is None:
             logger.info("duplicate update %s ignored", incoming.update_key)
             return
+        flooding = not self._flood.hit(FLOOD_LIMIT, incoming.sender_id)  # album parts count too
         if incoming.group_key:
-            self._later(self._release_album(incoming.group_key, incoming.chat_id))
+            if flooding:
+                await self._warn(incoming)
+            self._later(self._release_album(incoming.group_key, incoming.chat_id), "merging an album")
             return
-        if not self._flood.hit(FLOOD_LIMIT, incoming.sender_id):
+        if flooding:
             await self._slow_down(incoming, stored_id)
             return
         await self.drain(incoming.chat_id)
@@ -96,6 +116,10 @@ class Inbound:
     async def _slow_down(self, incoming: inbox.Incoming, item_id: int) -> None:
         with self.db.session() as session:
             inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=10))
+        await self._warn(incoming)
+
+    async def _warn(self, incoming: inbox.Incoming) -> None:
+        """One "slow down" per 10 s, however many messages the flood has."""
         loop = asyncio.get_running_loop()
         if loop.time() - self._warned.get(incoming.sender_id, -1e9) > 10:
             self._warned[incoming.sender_id] = loop.time()

@@ -49,6 +49,8 @@ CHANNEL_TEXTS = {
     "web_photo_types": N_("Please send photos as JPEG, PNG or WebP."),
     "web_too_many_photos": N_("Please send at most {count} photos at a time."),
     "web_chosen": N_("✓ {title}"),
+    "photo_quota": N_("You have sent a lot of photos today, so I kept your message without the new ones. You can send more tomorrow."),
+    "photos_paused": N_("I can't accept photos right now, so I kept your message without them. Please try again later."),
     "unavailable": N_("The assistant is temporarily unavailable. Your message is saved and I'll answer as soon as I can."),
     "failed": N_("Sorry, I couldn't handle that message. Please try again in a different way, or tap /help."),
     "expired": N_("That option has expired. Here is what you can do now:"),

@@ -53,6 +53,10 @@ class Bridge(Inbound):
         files_dropped = {k: v for k, v in meta.items() if k != "telegram_files"}
         if not consented:
             return files_dropped
+        refused = self.photos_refused(sender, len(meta.get("telegram_files") or []))
+        if refused:
+            await self.deliver(chat_id, Outgoing(channel_text(refused, self.language_of(sender))))
+            return files_dropped
         try:
             return await media.resolve(self.bot, meta, self.settings.media_dir, self.settings.max_photo_bytes)
         except (media.FileTooBig, BadRequest):

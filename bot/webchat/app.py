@@ -324,6 +324,9 @@ class WebChat:
             return _refused(415, channel_text("web_photo_types", language))
         sender = visitor["sender_id"]
         consented = await asyncio.to_thread(self._consented, sender)
+        refused = self.inbound.photos_refused(sender, len(contents)) if consented else None
+        if refused:
+            return _refused(503 if refused == "photos_paused" else 429, channel_text(refused, language))
         photos = [await asyncio.to_thread(self._save, data, kind) for data, kind in zip(contents, kinds)] if consented else []  # type: ignore[arg-type]
         meta = {"coprod": {"visitor": visitor["id"], "photos": photos}}
         shown = webchat_strings(language)["sent_photos"].format(n=len(contents)) + (f"\n{caption}" if caption.strip() else "")
