@@ -31,8 +31,23 @@ def reference_id(replies: list[dict]) -> int:
     return int(re.search(r"R-(\d+)", texts(replies)).group(1)) - 1000
 
 
+def log_size(assistant: Assistant) -> dict[str, int]:
+    return {name: (assistant.workdir / f"{name}.log").stat().st_size for name in ("rasa", "actions")}
+
+
+def errors_since(assistant: Assistant, sizes: dict[str, int]) -> list[str]:
+    """ERROR lines Rasa and the action server wrote since `sizes` (an ERROR means a fault)."""
+    found = []
+    for name, start in sizes.items():
+        with open(assistant.workdir / f"{name}.log", "rb") as log:
+            log.seek(start)
+            found += [line for line in log.read().decode(errors="replace").splitlines() if " ERROR " in line or "[error" in line]
+    return found
+
+
 def test_newcomer_walkthrough(assistant: Assistant) -> None:
     me = "e2e-citizen"
+    sizes = log_size(assistant)
     replies = assistant.say(me, "hi")
     assert "Is that OK?" in texts(replies)
     replies = assistant.say(me, buttons(replies)["👍 I agree"])
@@ -85,6 +100,7 @@ def test_newcomer_walkthrough(assistant: Assistant) -> None:
         stored = [row[0] for row in tracker_db.execute("SELECT data FROM events WHERE sender_id = ?", (me,))]
     assert stored, "the conversation goes on after erasure"
     assert not [data for data in stored if "Victor Hugo" in data or "briefing" in data]
+    assert errors_since(assistant, sizes) == [], "a clean walk-through (rating buttons included) logs no ERROR"
 
 
 def test_photos_and_coordinates_arrive_as_metadata(assistant: Assistant) -> None:
