@@ -90,9 +90,11 @@ def test_a_resident_with_only_a_browser_reports_joins_is_reminded_catches_up_and
         expect(page.locator("#locate")).to_be_visible()
         page.click("#locate")
         expect(page.locator(".msg.me").last).to_contain_text("📍", timeout=30_000)
-        expect(bot.last.locator("button.choice").first).to_be_visible(timeout=30_000)
+        summary = page.locator(".msg.bot", has_text="Please check your report").last
+        expect(summary).to_contain_text("📍", timeout=30_000)
+        expect(summary).to_contain_text("1 photo", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "webchat-summary.png"), full_page=True)
-        bot.last.locator("button.choice").first.click()
+        summary.locator("button.choice", has_text="Send").click()
         expect(bot.last).to_contain_text("R-", timeout=30_000)
 
         say("/tasks")
