@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -39,6 +41,26 @@ class ContributionInput:
     photos: list[PhotoInput] = field(default_factory=list)
     task_id: int | None = None
     idempotency_key: str | None = None
+
+
+# An image's first bytes → (MIME type, extension); uploads are judged by content, not by name.
+IMAGE_MAGIC = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG": ("image/png", ".png"), b"GIF8": ("image/gif", ".gif")}
+
+
+def image_kind(head: bytes) -> tuple[str, str] | None:
+    """(MIME type, extension) of a JPEG, PNG, GIF or WebP from its first 12 bytes; None otherwise."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return next((kind for magic, kind in IMAGE_MAGIC.items() if head.startswith(magic)), None)
+
+
+def new_media_path(media_dir: Path, extension: str) -> tuple[str, Path]:
+    """A fresh `YYYY/MM/<uuid><ext>` under MEDIA_DIR (its folder created): (relative, absolute)."""
+    now = datetime.now(timezone.utc)
+    relative = f"{now:%Y}/{now:%m}/{uuid.uuid4().hex}{extension}"
+    target = media_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return relative, target
 
 
 def inside_media(media_dir: Path, relative: str) -> Path | None:

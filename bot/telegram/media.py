@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
+
+from bot.services.contributions import new_media_path
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,7 @@ async def fetch(bot: Bot, file_id: str, mime_type: str, media_dir: Path, max_byt
     remote = await bot.get_file(file_id)
     if remote.file_size and remote.file_size > max_bytes:
         raise FileTooBig(file_id)
-    now = datetime.now(timezone.utc)
-    relative = Path(f"{now:%Y}/{now:%m}/{uuid.uuid4().hex}{EXTENSIONS.get(mime_type, '.jpg')}")
-    target = media_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    relative, target = new_media_path(media_dir, EXTENSIONS.get(mime_type, ".jpg"))
     partial = target.with_suffix(".part")
     try:
         await _stream(str(remote.file_path), partial, max_bytes, file_id)  # a full URL (base_file_url + path)
@@ -40,7 +37,7 @@ async def fetch(bot: Bot, file_id: str, mime_type: str, media_dir: Path, max_byt
         partial.unlink(missing_ok=True)
         raise
     partial.replace(target)
-    return {"path": str(relative), "mime_type": mime_type}
+    return {"path": relative, "mime_type": mime_type}
 
 
 async def _stream(url: str, partial: Path, max_bytes: int, file_id: str) -> None:

@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGE_NAMES, category_label, format_number
 from bot.models import CATEGORIES, LANGUAGES, Broadcast, Neighbourhood, Task, utcnow
 from bot.services import audit, broadcasts, coordination, tasks
 from bot.services.broadcasts import Audience
+from bot.services.contributions import image_kind
 from bot.services.coordination import Draft
 from bot.services.errors import InvalidInput, TaskNotFound
 from bot.web.language import N_
@@ -25,7 +26,6 @@ from bot.web.security import Staff, check_csrf
 if TYPE_CHECKING:
     from bot.web.app import Dashboard
 
-IMAGE_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png", b"GIF8": ".gif", b"RIFF": ".webp"}
 EDIT_ERRORS = {"title": "title", "place": "title", "capacity": "capacity"}  # keys of task.html's messages
 FIELD_ERRORS = {
     "title": N_("A title has 3 to 120 characters."),
@@ -223,9 +223,10 @@ class Manage:
         content = await upload.read(limit + 1)
         if len(content) > limit:
             raise PhotoRefused(_("That photo is larger than %(megabytes)s MB.") % {"megabytes": limit // 2**20})
-        suffix = next((ext for magic, ext in IMAGE_MAGIC.items() if content.startswith(magic)), None)
-        if suffix is None or (suffix == ".webp" and content[8:12] != b"WEBP"):
+        kind = image_kind(content[:12])
+        if kind is None:
             raise PhotoRefused(_("That file is not a JPEG, PNG, GIF or WebP image."))
+        suffix = kind[1]
         relative = f"broadcasts/{secrets.token_hex(12)}{suffix}"
         target = self.d.settings.media_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,6 @@ import json
 import logging
 import re
 import secrets
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,7 @@ from bot.i18n import channel_text, webchat_strings
 from bot.inbound import Timing
 from bot.rasa_client import RasaClient
 from bot.services import citizens, languages
-from bot.services.contributions import inside_media
+from bot.services.contributions import image_kind, inside_media, new_media_path
 from bot.services.inbox import Incoming
 from bot.services.messaging import webchat
 from bot.web import language as lang
@@ -59,23 +57,13 @@ COOKIE_YEARS = 2
 CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_PHOTOS = 5
 MAX_EVENT = 16 * 1024
-TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 EVENTS_PER_VISITOR = parse("60/minute")
 SOCKETS_PER_ADDRESS = parse("30/minute")
 VISITORS_PER_ADDRESS = parse("30/hour")
 UPLOADS_PER_VISITOR = parse("12/minute")
 UPLOADS_PER_ADDRESS = parse("30/minute")
 MAX_SUBSCRIPTION = 4096
-
-
-def sniff(head: bytes) -> tuple[str, str] | None:
-    """(mime type, extension) from the file's first bytes; None for anything else."""
-    for magic, kind in TYPES.items():
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
 
 
 class WebChat:
@@ -260,7 +248,7 @@ class WebChat:
             self._handle(Incoming(f"web:{visitor_id}:first-visit", sender, sender, "/greet", meta), "")
 
     async def _press(self, visitor_id: int, sender: str, key: str, token: str, meta: dict[str, Any]) -> None:
-        press = await asyncio.to_thread(self.inbound.press, sender, token)
+        press = await asyncio.to_thread(self.inbound.redeem, sender, token)
         if press.status != "ok":
             await self.hub.send(visitor_id, {"type": "ack", "id": key.rsplit(":", 1)[-1]})
         if press.status == "used":
@@ -319,8 +307,8 @@ class WebChat:
             await form.close()
         if any(len(data) > self.settings.max_photo_bytes for data in contents):
             return _refused(413, channel_text("too_big", language, megabytes=self.settings.max_photo_bytes // 2**20))
-        kinds = [sniff(data[:16]) for data in contents]
-        if any(kind is None for kind in kinds):
+        kinds = [image_kind(data[:12]) for data in contents]
+        if any(kind is None or kind[0] not in PHOTO_TYPES for kind in kinds):
             return _refused(415, channel_text("web_photo_types", language))
         sender = visitor["sender_id"]
         consented = await asyncio.to_thread(self._consented, sender)
@@ -335,14 +323,11 @@ class WebChat:
         return JSONResponse({"ok": True}, status_code=202)
 
     def _save(self, data: bytes, kind: tuple[str, str]) -> dict[str, str]:
-        now = datetime.now(timezone.utc)
-        relative = Path(f"{now:%Y}/{now:%m}/{uuid.uuid4().hex}{kind[1]}")
-        target = self.settings.media_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        relative, target = new_media_path(self.settings.media_dir, kind[1])
         partial = target.with_suffix(".part")
         partial.write_bytes(data)
         partial.replace(target)
-        return {"path": str(relative), "mime_type": kind[0]}
+        return {"path": relative, "mime_type": kind[0]}
 
     async def subscribe(self, request: Request) -> Response:
         """Keep a browser's push subscription (endpoint and keys), replacing any earlier one."""

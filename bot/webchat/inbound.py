@@ -10,7 +10,7 @@ from bot.db import Database
 from bot.i18n import channel_text, webchat_strings
 from bot.inbound import Inbound, Timing
 from bot.rasa_client import RasaClient
-from bot.services import buttons, citizens, inbox
+from bot.services import citizens, inbox
 from bot.services.messaging import webchat
 from bot.telegram.replies import Outgoing
 from bot.web.language import RIGHT_TO_LEFT
@@ -70,9 +70,6 @@ class WebInbound(Inbound):
     def told(self, sender: str, language: str) -> None:
         """The sender's page was just given its language."""
         self._languages[sender] = language
-
-    def press(self, sender: str, token: str) -> buttons.Press:
-        return self.redeem(sender, token)
 
     def chosen(self, title: str, sender: str) -> str:
         return channel_text("web_chosen", self.language_of(sender), title=title)
