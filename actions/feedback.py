@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import LeavableForm, database, entity_value, latest_intent, latest_text, message_key
-from bot.services.errors import ServiceError
+from bot.services.errors import NotAParticipant, ServiceError
 from bot.services.feedback import parse_rating, record_feedback
 from bot.services.tasks import parse_task_id
 
@@ -90,6 +90,9 @@ class ActionSubmitFeedback(Action):
                     idempotency_key=message_key(tracker),
                     occurrence_id=parse_task_id(tracker.get_slot("occurrence_id")),
                 )
+        except NotAParticipant:
+            logger.info("a rating of task %s from someone who did not take part was refused", task_id)
+            dispatcher.utter_message(response="utter_feedback_not_participant")
         except ServiceError:
             logger.info("feedback refused", exc_info=True)
             dispatcher.utter_message(response="utter_something_went_wrong")

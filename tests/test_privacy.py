@@ -1,10 +1,11 @@
 """Erasure keeps anonymous counts and nothing that identifies the citizen."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from bot.db import Database
-from bot.models import CallbackToken, Citizen, Contribution, Feedback, InboxMessage, Photo, Signup
+from bot.models import utcnow, CallbackToken, Citizen, Contribution, Feedback, InboxMessage, Photo, Signup
 from bot.services import buttons, citizens, inbox, signups
 from bot.services.contributions import ContributionInput, PhotoInput, create_contribution
 from bot.services.feedback import record_feedback
@@ -29,7 +30,7 @@ def test_erase_removes_identity_text_places_and_photos(db: Database, media_dir: 
             media_dir, 10_000,
         )
         session.query(Contribution).one().idempotency_key = "ana:inbox:1"
-        record_feedback(session, "ana", 4, "Ana from number 3", task_id)
+        record_feedback(session, "ana", 4, "Ana from number 3", task_id, now=utcnow() + timedelta(days=3))
         inbox.accept(session, Incoming("tg:1", "ana", "ana", "I live at 3 Mill Lane", {}))
         buttons.issue(session, "ana", [("Leave: Night safety patrol", "/cancel_signup")])
     with db.session() as session:

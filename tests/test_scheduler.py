@@ -292,7 +292,8 @@ def test_feedback_on_a_session_is_stored_against_that_occurrence(db: Database) -
     with db.session() as session:
         occurrences.materialise(session, session.get(tasks.Task, task_id), PARIS, now)
         second = occurrences.upcoming(session, task_id, now)[1]
-        record_feedback(session, "ana", 4, None, occurrence_id=second.id, idempotency_key="k")
+        signups.sign_up(session, "ana", task_id, RULES, occurrence_id=second.id, now=now)
+        record_feedback(session, "ana", 4, None, occurrence_id=second.id, idempotency_key="k", now=second.starts_at)
     with db.session() as session:
         stored = session.query(Feedback).one()
         assert (stored.occurrence_id, stored.task_id, stored.rating) == (second.id, task_id, 4)
@@ -376,15 +377,17 @@ def test_a_typed_yes_answers_the_latest_prompt_and_starts_the_rating(db: Databas
     task_id = make_patrol(db, now + timedelta(days=1), "FREQ=WEEKLY")
     with db.session() as session:
         signups.sign_up(session, "ana", task_id, RULES, series=True)
-        second = occurrences.upcoming(session, task_id)[1].id
+        upcoming = occurrences.upcoming(session, task_id)[1]
+        second, ended = upcoming.id, upcoming.ends_at
         prompt = session.query(Notification).filter_by(kind="feedback_prompt", occurrence_id=second).one()
-        prompt.status, prompt.sent_at = "sent", now
-    messages, events = run(ActionAffirm(), tracker(intent="affirm", text="yes I was there"))
-    assert responses(messages) == ["utter_glad_you_took_part"]
-    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    assert slots["occurrence_id"] == str(second)
-    assert [e["name"] for e in events if e.get("event") == "followup"] == ["feedback_form"]
-    run(ActionSubmitFeedback(), tracker(rating="5", feedback_comment="", message_id="m2", **slots))
+        prompt.status, prompt.sent_at = "sent", ended
+    with time_machine.travel(ended + timedelta(hours=1), tick=False):  # the prompt comes after the session
+        messages, events = run(ActionAffirm(), tracker(intent="affirm", text="yes I was there"))
+        assert responses(messages) == ["utter_glad_you_took_part"]
+        slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        assert slots["occurrence_id"] == str(second)
+        assert [e["name"] for e in events if e.get("event") == "followup"] == ["feedback_form"]
+        run(ActionSubmitFeedback(), tracker(rating="5", feedback_comment="", message_id="m2", **slots))
     with db.session() as session:
         feedback = session.query(Feedback).one()
         assert (feedback.occurrence_id, feedback.rating) == (second, 5)

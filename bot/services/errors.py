@@ -35,6 +35,12 @@ class InvalidInput(ServiceError):
     code = "invalid_input"
 
 
+class NotAParticipant(ServiceError):
+    """Only someone who took part in a session may rate it."""
+
+    code = "not_a_participant"
+
+
 class ChooseOccurrence(ServiceError):
     """A recurring task: the citizen picks one date or the whole series."""
 

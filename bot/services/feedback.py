@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Occurrence, Feedback, Task
+from bot.models import Citizen, Feedback, Occurrence, Signup, Task, utcnow
 from bot.services.citizens import find_citizen
-from bot.services.errors import InvalidInput, TaskNotFound
+from bot.services.errors import InvalidInput, NotAParticipant, TaskNotFound
 from bot.services.text import clean_text
 
 
@@ -37,10 +39,13 @@ def record_feedback(
     task_id: int | None = None,
     idempotency_key: str | None = None,
     occurrence_id: int | None = None,
+    now: datetime | None = None,
 ) -> Feedback:
     """Store feedback once per key; without consent it is kept anonymous (no citizen link).
 
-    Feedback on a session names its occurrence; the task is taken from it."""
+    Feedback on a task is taken only from a citizen who took part in one of its
+    sessions, and once per session: rating it again replaces the earlier answer,
+    so nobody can stuff a task's ratings. Feedback on the service is open to all."""
     if idempotency_key:
         existing = session.execute(
             select(Feedback).where(Feedback.idempotency_key == idempotency_key)
@@ -53,12 +58,22 @@ def record_feedback(
     if rating is None and comment is None:
         raise InvalidInput("empty feedback")
     occurrence = session.get(Occurrence, occurrence_id) if occurrence_id is not None else None
+    if occurrence_id is not None and occurrence is None:
+        raise TaskNotFound(occurrence_id)
     if occurrence is not None:
         task_id = occurrence.task_id
     if task_id is not None and session.get(Task, task_id) is None:
         raise TaskNotFound(task_id)
     citizen = find_citizen(session, sender_id)
     linked = citizen if citizen is not None and citizen.consented_at is not None else None
+    if task_id is not None:
+        occurrence = _session_taken_part(session, linked, task_id, occurrence, now or utcnow())
+        earlier = session.execute(
+            select(Feedback).where(Feedback.citizen_id == linked.id, Feedback.occurrence_id == occurrence.id)
+        ).scalars().first()
+        if earlier is not None:
+            earlier.rating, earlier.comment = rating, comment  # a repeat of this message sets the same
+            return earlier
     feedback = Feedback(
         citizen_id=linked.id if linked else None,
         task_id=task_id,
@@ -70,3 +85,30 @@ def record_feedback(
     session.add(feedback)
     session.flush()
     return feedback
+
+
+def _session_taken_part(
+    session: Session, citizen: Citizen | None, task_id: int, occurrence: Occurrence | None, now: datetime
+) -> Occurrence:
+    """The session (the one named, else the latest) that this citizen signed up for, did not
+    say they missed, and that has begun; NotAParticipant if there is none."""
+    if citizen is None:
+        raise NotAParticipant(task_id)
+    query = (
+        select(Occurrence)
+        .join(Signup, Signup.occurrence_id == Occurrence.id)
+        .where(
+            Signup.citizen_id == citizen.id,
+            Signup.task_id == task_id,
+            Signup.status == "active",
+            (Signup.attendance.is_(None)) | (Signup.attendance != "absent"),
+            Occurrence.starts_at <= now,
+        )
+        .order_by(Occurrence.starts_at.desc())
+    )
+    if occurrence is not None:
+        query = query.where(Occurrence.id == occurrence.id)
+    taken = session.execute(query).scalars().first()
+    if taken is None:
+        raise NotAParticipant(task_id)
+    return taken
