@@ -47,6 +47,7 @@ class Settings:
     webhook_port: int = 8443
     inbox_retry_seconds: float = 2.0
     inbox_max_backoff_seconds: float = 60.0
+    inbound_concurrency: int = 4
     neighbourhoods: list[str] = field(default_factory=list)
     max_photo_bytes: int = 10 * 1024 * 1024
     media_min_free_mb: int = 512
@@ -126,6 +127,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
         inbox_retry_seconds=float(env.get("INBOX_RETRY_SECONDS", "2")),
         inbox_max_backoff_seconds=float(env.get("INBOX_MAX_BACKOFF_SECONDS", "60")),
+        inbound_concurrency=max(1, int(env.get("INBOUND_CONCURRENCY", "4"))),
         coordinator_ids=_list(env.get("COORDINATOR_IDS", "")),
         dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
         dashboard_port=int(env.get("DASHBOARD_PORT", "8000")),

@@ -5,6 +5,13 @@ then the chat's queue is drained under a per-chat lock: oldest first, one at
 a time. If Rasa does not answer, the citizen is told once that the message is
 saved and the retry loop tries again with backoff. Each channel (Telegram,
 the web chat) subclasses `Inbound` with how it delivers one reply.
+
+Chats are served fairly: each message handed to Rasa takes a turn from a
+first-come, first-served limiter, and a chat asks for its next turn only after
+its current one, so busy chats take turns round-robin and a newcomer waits for
+at most one message of each. A chat's queue is bounded: beyond `QUEUE_LIMIT`
+unanswered messages, or faster than `FLOOD_LIMIT`, the excess is kept as
+`skipped` and the sender is told once to slow down.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Coroutine
 
+from anyio import CapacityLimiter
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -32,6 +40,7 @@ from bot.telegram.replies import Outgoing, merge
 logger = logging.getLogger(__name__)
 
 FLOOD_LIMIT = parse("20/10 seconds")
+QUEUE_LIMIT = 20
 PHOTOS_PER_CITIZEN = parse("40/day")
 MAX_ATTEMPTS = 5
 REPLIES, KEYBOARDS, SENT = "_replies", "_keyboards", "_sent"
@@ -65,6 +74,7 @@ class Inbound:
         self._tasks: set[asyncio.Task] = set()
         self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
         self._photos = MovingWindowRateLimiter(self._flood_storage)
+        self._turns: CapacityLimiter | None = None  # made on first use, inside the running loop
 
     def photos_refused(self, sender: str, count: int) -> str | None:
         """Why `count` more photos of this citizen cannot be stored (a channel text key), or None:
@@ -88,35 +98,38 @@ class Inbound:
     # incoming -------------------------------------------------------------
 
     async def receive(self, incoming: inbox.Incoming) -> None:
-        """Store, then answer (unless it is a duplicate, a held album part or a flood)."""
+        """Store, then answer, unless it is a repeat, a held album part or a flood's excess.
+
+        When the chat is already being answered this returns at once: the chat's
+        drain picks the message up (it looks for the next one before it lets go)."""
         incoming = replace(incoming, channel=self.channel)
         with self.db.session() as session:
             stored = inbox.accept(session, incoming)
+            flooding = False
             if stored is not None:
                 citizens.mark_reachable(session, incoming.sender_id)
+                fast = not self._flood.hit(FLOOD_LIMIT, incoming.sender_id)  # album parts count too
+                flooding = fast or inbox.unanswered(session, incoming.chat_id) > QUEUE_LIMIT
+                if flooding:
+                    inbox.skip(session, stored)
             stored_id = stored.id if stored else None
+        busy = self._locks[incoming.chat_id].locked()
         await self._stored(incoming, stored_id is not None)
         if stored_id is None:
             logger.info("duplicate update %s ignored", incoming.update_key)
             return
-        flooding = not self._flood.hit(FLOOD_LIMIT, incoming.sender_id)  # album parts count too
+        if flooding:
+            logger.info("chat %s is flooding: message %s skipped", incoming.chat_id, stored_id)
+            await self._warn(incoming)
+            return
         if incoming.group_key:
-            if flooding:
-                await self._warn(incoming)
             self._later(self._release_album(incoming.group_key, incoming.chat_id), "merging an album")
             return
-        if flooding:
-            await self._slow_down(incoming, stored_id)
-            return
-        await self.drain(incoming.chat_id)
+        if not busy:
+            await self.drain(incoming.chat_id)
 
     async def _stored(self, incoming: inbox.Incoming, new: bool) -> None:
         """The message is safe in the inbox (`new` is False for a repeat): a channel may acknowledge it."""
-
-    async def _slow_down(self, incoming: inbox.Incoming, item_id: int) -> None:
-        with self.db.session() as session:
-            inbox.hold_until(session, item_id, utcnow() + timedelta(seconds=10))
-        await self._warn(incoming)
 
     async def _warn(self, incoming: inbox.Incoming) -> None:
         """One "slow down" per 10 s, however many messages the flood has."""
@@ -137,12 +150,18 @@ class Inbound:
     # handling -------------------------------------------------------------
 
     async def drain(self, chat_id: str) -> None:
-        """Answer a chat's due messages in order; stop at the first failure and retry later."""
+        """Answer a chat's due messages in order, one turn each; stop at the first failure
+        and retry later."""
+        if self._turns is None:
+            self._turns = CapacityLimiter(self.settings.inbound_concurrency)
         async with self._locks[chat_id]:
             with self.db.session() as session:
                 job = _next_job(session, chat_id)
             while job is not None:
-                job = await self._handle(chat_id, job)
+                async with self._turns:
+                    job = await self._handle(chat_id, job)
+                if job is None:  # look once more, with no await before the lock is let go
+                    job = self._next_after(chat_id)
 
     async def _handle(self, chat_id: str, job: "Job") -> "Job | None":
         """One message: media, Rasa, replies; returns the chat's next message, if due.

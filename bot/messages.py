@@ -57,7 +57,7 @@ CHANNEL_TEXTS = {
     "already_chosen": N_("You already chose this."),
     "unsupported": N_("Sorry, I can't read voice messages, videos or stickers yet. Please write to me, or send a photo or your location."),
     "too_big": N_("That file is too big. Please send a photo under {megabytes} MB."),
-    "slow_down": N_("You're sending messages very fast. I'll read them all, just a little more slowly."),
+    "slow_down": N_("You're sending messages faster than I can read them, so I skipped some. Please wait a moment, then send again what I missed."),
     "group_hint": N_("Let's talk in private: tap the button below."),
     # TRANSLATORS: a button.
     "open_chat": N_("Open Coprod"),

@@ -39,7 +39,7 @@ ROLES = ("coordinator",)
 AUDIENCES = ("all", "neighbourhood", "category", "task", "group")
 BROADCAST_STATUSES = ("sending", "done", "cancelled")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped", "unknown", "unreachable")
-INBOX_STATUSES = ("held", "pending", "done", "merged", "failed")
+INBOX_STATUSES = ("held", "pending", "done", "merged", "failed", "skipped")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
 # How a citizen reaches Coprod. `terminal` (make chat, REST tests) cannot be written to later.
@@ -296,6 +296,11 @@ class Feedback(Base):
     __table_args__ = (
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
         UniqueConstraint("idempotency_key", name="uq_feedback_idempotency_key"),
+        Index(  # a citizen rates a session once (a second rating replaces the first)
+            "uq_feedback_citizen_occurrence", "citizen_id", "occurrence_id", unique=True,
+            sqlite_where=text("citizen_id IS NOT NULL AND occurrence_id IS NOT NULL"),
+            postgresql_where=text("citizen_id IS NOT NULL AND occurrence_id IS NOT NULL"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.db import Database
+from bot.i18n import channel_text
+from bot.models import InboxMessage
 from bot.inbound import Inbound, Timing
 from bot.rasa_client import RasaClient
 from bot.services.inbox import Incoming
@@ -45,4 +47,7 @@ def test_album_parts_count_towards_the_flood_limit(db: Database, media_dir: Path
             task.cancel()
 
     asyncio.run(flood())
-    assert inbound.said == ["You're sending messages very fast. I'll read them all, just a little more slowly."]
+    assert inbound.said == [channel_text("slow_down")]
+    with db.session() as session:
+        statuses = [status for (status,) in session.query(InboxMessage.status).order_by(InboxMessage.id)]
+    assert statuses == ["held"] * 20 + ["skipped"] * 5

@@ -157,6 +157,18 @@ def mark_done(session: Session, item_id: int) -> None:
     )
 
 
+def unanswered(session: Session, chat_id: str) -> int:
+    """How many of a chat's messages wait for an answer (album parts included)."""
+    query = select(func.count()).where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(("pending", "held")))
+    return int(session.execute(query).scalar_one())
+
+
+def skip(session: Session, item: InboxMessage) -> None:
+    """A flood's excess: kept (nothing is deleted unseen) but never handed to the assistant."""
+    item.status = "skipped"
+    item.handled_at = utcnow()
+
+
 def mark_failed(session: Session, item_id: int) -> None:
     """Set a message aside for staff after repeated failures; it is kept, not retried."""
     session.execute(
