@@ -6,10 +6,12 @@ a time. If Rasa does not answer, the citizen is told once that the message is
 saved and the retry loop tries again with backoff. Each channel (Telegram,
 the web chat) subclasses `Inbound` with how it delivers one reply.
 
-Chats are served fairly: each message handed to Rasa takes a turn from a
-first-come, first-served limiter, and a chat asks for its next turn only after
-its current one, so busy chats take turns round-robin and a newcomer waits for
-at most one message of each. A chat's queue is bounded: beyond `QUEUE_LIMIT`
+Chats are served fairly: each message handed to Rasa takes a turn (`Turns`:
+the chat with the fewest recent turns goes first), and a chat asks for its next
+turn only once its current one is over, so a newcomer is answered next even
+while others flood, and flooding chats share the rest round-robin. Replies are
+sent outside the turn, so Telegram's pacing of one chat holds up nobody else.
+A chat's queue is bounded: beyond `QUEUE_LIMIT`
 unanswered messages, or faster than `FLOOD_LIMIT`, the excess is kept as
 `skipped` and the sender is told once to slow down.
 """
@@ -23,7 +25,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Coroutine
 
-from anyio import CapacityLimiter
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -36,6 +37,7 @@ from bot.models import utcnow
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.services import buttons, citizens, inbox, languages
 from bot.telegram.replies import Outgoing, merge
+from bot.turns import Turns
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ class Inbound:
         self._tasks: set[asyncio.Task] = set()
         self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
         self._photos = MovingWindowRateLimiter(self._flood_storage)
-        self._turns: CapacityLimiter | None = None  # made on first use, inside the running loop
+        self._turns = Turns(settings.inbound_concurrency)
 
     def photos_refused(self, sender: str, count: int) -> str | None:
         """Why `count` more photos of this citizen cannot be stored (a channel text key), or None:
@@ -150,16 +152,12 @@ class Inbound:
     # handling -------------------------------------------------------------
 
     async def drain(self, chat_id: str) -> None:
-        """Answer a chat's due messages in order, one turn each; stop at the first failure
-        and retry later."""
-        if self._turns is None:
-            self._turns = CapacityLimiter(self.settings.inbound_concurrency)
+        """Answer a chat's due messages in order; stop at the first failure and retry later."""
         async with self._locks[chat_id]:
             with self.db.session() as session:
                 job = _next_job(session, chat_id)
             while job is not None:
-                async with self._turns:
-                    job = await self._handle(chat_id, job)
+                job = await self._handle(chat_id, job)
                 if job is None:  # look once more, with no await before the lock is let go
                     job = self._next_after(chat_id)
 
@@ -184,7 +182,8 @@ class Inbound:
                 coprod["language"] = detected
                 self._guessed[job.sender] = detected
             try:
-                replies = await self.rasa.send(job.sender, job.text, meta)
+                async with self._turns.turn(chat_id):
+                    replies = await self.rasa.send(job.sender, job.text, meta)
             except RasaUnavailable as exc:
                 logger.warning("Rasa did not answer chat %s: %s", chat_id, exc)
                 set_aside = await self._defer(chat_id, job.item_id, job.sender, transient=exc.transient)

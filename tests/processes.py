@@ -124,11 +124,12 @@ class BridgeProcess:
     env: dict[str, str]
     name: str = "bridge"
     process: subprocess.Popen | None = None
+    root: Path = PROJECT_ROOT  # another checkout's code, for benchmarks against an earlier commit
 
     def start(self) -> None:
         log = open(self.workdir / f"{self.name}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env={**os.environ, **self.env},
+            [sys.executable, "-m", "bot", "run"], cwd=self.root, env={**os.environ, **self.env},
             stdout=log, stderr=subprocess.STDOUT,
         )
 

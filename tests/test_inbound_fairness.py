@@ -14,6 +14,7 @@ from bot.models import InboxMessage
 from bot.rasa_client import RasaClient
 from bot.services.inbox import Incoming
 from bot.telegram.replies import Outgoing
+from bot.turns import Turns
 
 FLOODERS, EACH = 8, 18
 
@@ -85,3 +86,34 @@ def test_a_flood_beyond_the_limit_is_skipped_and_told_once(db: Database, media_d
     assert statuses.count("skipped") == 15 and statuses.count("done") == FLOOD_LIMIT.amount
     assert [text for sender, text in rasa.turns] == [f"m{n}" for n in range(FLOOD_LIMIT.amount)]
     assert [text for chat, text in inbound.said if not text.startswith("re: ")] == [channel_text("slow_down")]
+
+
+def test_the_chat_with_fewest_recent_turns_goes_first_and_equals_take_turns_in_order() -> None:
+    now = [0.0]
+    turns = Turns(1, memory=60, clock=lambda: now[0])
+    order: list[str] = []
+
+    async def scene() -> None:
+        go_on = asyncio.Event()
+
+        async def one(chat: str, until: asyncio.Event | None = None) -> None:
+            async with turns.turn(chat):
+                order.append(chat)
+                if until is not None:
+                    await until.wait()
+
+        for _ in range(3):
+            await one("busy")  # three recent turns
+        holder = asyncio.create_task(one("first", go_on))
+        await asyncio.sleep(0)
+        waiting = []
+        for chat in ("busy", "b", "c"):
+            waiting.append(asyncio.create_task(one(chat)))
+            await asyncio.sleep(0)  # queued in this order
+        go_on.set()
+        await asyncio.gather(holder, *waiting)
+        now[0] = 61.0  # a minute later the busy chat's turns are forgotten
+        assert turns.recent("busy") == 0
+
+    asyncio.run(scene())
+    assert order == ["busy"] * 3 + ["first", "b", "c", "busy"]

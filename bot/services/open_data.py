@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, ContextManager, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -21,6 +21,7 @@ from bot.services.text import clean_text
 PUBLIC_DECIMALS = 3  # about 100 m
 CLOSED = ("resolved", "rejected", "duplicate")
 EXPORT_LIMIT = 50_000
+PAGE = 1000
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -37,15 +38,39 @@ def _names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     return areas, titles
 
 
-def records(
-    session: Session, wanted: QueueFilter, *, public: bool, secret: bytes = b"", contact: bool = False
-) -> list[dict[str, Any]]:
-    """One flat record per contribution: what the audience may see, nothing more."""
-    query = _filtered(wanted).options(selectinload(Contribution.photos)).order_by(Contribution.id).limit(EXPORT_LIMIT)
+def export_rows(
+    sessions: Callable[[], ContextManager[Session]], wanted: QueueFilter, *, public: bool,
+    secret: bytes = b"", contact: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Records page by page, each page in its own short session, so an export of
+    EXPORT_LIMIT rows never sits in memory whole nor holds the database."""
+    after, sent = 0, 0
+    while sent < EXPORT_LIMIT:
+        with sessions() as session:
+            page = _page(session, wanted, after, min(PAGE, EXPORT_LIMIT - sent), public, secret, contact)
+        if not page:
+            return
+        for _, record in page:
+            yield record
+        after, sent = page[-1][0], sent + len(page)
+
+
+def _page(
+    session: Session, wanted: QueueFilter, after: int, limit: int, public: bool, secret: bytes, contact: bool
+) -> list[tuple[int, dict[str, Any]]]:
+    """One flat record per contribution after id `after`: what the audience may see, nothing more."""
+    query = (
+        _filtered(wanted).where(Contribution.id > after).options(selectinload(Contribution.photos))
+        .order_by(Contribution.id).limit(limit)
+    )
     areas, titles = _names(session)
-    senders = dict(session.execute(select(Citizen.id, Citizen.sender_id)).all()) if contact else {}
     found = []
-    for item in session.execute(query).scalars():
+    items = list(session.execute(query).scalars())
+    citizen_ids = {item.citizen_id for item in items if item.citizen_id}
+    senders = dict(session.execute(
+        select(Citizen.id, Citizen.sender_id).where(Citizen.id.in_(citizen_ids))
+    ).all()) if contact and citizen_ids else {}
+    for item in items:
         record: dict[str, Any] = {
             "reference": item.reference,
             "status": item.status,
@@ -68,21 +93,26 @@ def records(
             )
             if contact:
                 record["telegram_id"] = senders.get(item.citizen_id or 0)
-        found.append(record)
+        found.append((item.id, record))
     return found
 
 
-def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """CSV with a header; cells that a spreadsheet would run as formulas are quoted with '."""
-    rows = list(rows)
+def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """CSV with a header, a chunk per 500 rows; cells that a spreadsheet would run as
+    formulas are quoted with '. No rows, no header."""
     out = io.StringIO()
-    if not rows:
-        return ""
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    for row in rows:
+    writer: csv.DictWriter[str] | None = None
+    for number, row in enumerate(rows, 1):
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(row))
+            writer.writeheader()
         writer.writerow({k: _safe_cell(v) for k, v in row.items()})
-    return out.getvalue()
+        if number % 500 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    if out.getvalue():
+        yield out.getvalue()
 
 
 def _safe_cell(value: Any) -> Any:
@@ -91,15 +121,17 @@ def _safe_cell(value: Any) -> Any:
     return value
 
 
-def to_geojson(rows: Iterable[dict[str, Any]]) -> str:
-    features = []
-    for row in rows:
+def geojson_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A GeoJSON FeatureCollection, one feature at a time."""
+    yield '{"type": "FeatureCollection", "features": ['
+    for number, row in enumerate(rows):
         properties = {k: v for k, v in row.items() if k not in ("latitude", "longitude")}
         geometry = None
         if row.get("latitude") is not None and row.get("longitude") is not None:
             geometry = {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]}
-        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        feature = {"type": "Feature", "geometry": geometry, "properties": properties}
+        yield ("," if number else "") + json.dumps(feature, ensure_ascii=False)
+    yield "]}"
 
 
 # Open311 GeoReport v2 ---------------------------------------------------------

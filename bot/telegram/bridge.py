@@ -21,12 +21,14 @@ from bot.services import buttons, citizens, inbox
 from bot.telegram import media
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.replies import Outgoing, keyboard
+from bot.turns import Turns
 
 logger = logging.getLogger(__name__)
 
 # Telegram allows about one message per second in a private chat, with short bursts.
 CHAT_BURST, CHAT_BURST_SECONDS = 3, 3.0
 SEND_ATTEMPTS = 4
+SENDS_AT_ONCE = 4
 
 __all__ = ["Bridge", "Timing"]
 
@@ -38,6 +40,8 @@ class Bridge(Inbound):
         super().__init__(settings, db, rasa, timing)
         self.bot: Bot | None = None
         self._chat_pace: dict[str, AsyncLimiter] = {}
+        # PTB's limiter sends at most 30 a second, first come first served; few wait in it at once.
+        self._sends = Turns(SENDS_AT_ONCE)
         # What the scheduler and coordinators send: at most once, paced per chat.
         self.notices = TelegramChannel(lambda: self.bot, db, settings.media_dir, pace=self.pace)
 
@@ -109,12 +113,13 @@ class Bridge(Inbound):
         for attempt in range(SEND_ATTEMPTS):
             await self.pace(chat_id)
             try:
-                if outgoing.image:
-                    await self.bot.send_photo(
-                        int(chat_id), outgoing.image, caption=outgoing.text[:1024] or None, reply_markup=markup
-                    )
-                else:
-                    await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
+                async with self._sends.turn(chat_id):  # past the global limit, the quiet chats go first
+                    if outgoing.image:
+                        await self.bot.send_photo(
+                            int(chat_id), outgoing.image, caption=outgoing.text[:1024] or None, reply_markup=markup
+                        )
+                    else:
+                        await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
                 return "sent"
             except Forbidden:
                 logger.info("chat %s blocked the bot", chat_id)

@@ -15,12 +15,17 @@ from urllib.parse import urlencode
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from starlette.templating import Jinja2Templates
@@ -36,6 +41,7 @@ from bot.services.notifications import Rules
 from bot.services.workflow import parse_reference
 from bot.web import language as lang
 from bot.web import open311
+from bot.web.body_limit import BodyLimit
 from bot.web.language import N_
 from bot.web.manage import Manage
 from bot.web.security import LoginThrottle, Staff, check_csrf, csrf_token, current
@@ -45,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SESSION_HOURS = 8
+STAFF_EXPORTS = parse("10/minute")  # per staff member
+PUBLIC_EXPORTS = parse("10/minute")  # per client address
+MAX_FORM = 64 * 1024  # dashboard forms are a few fields of text; larger bodies only where photos go
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -58,6 +67,8 @@ class Dashboard:
         if not settings.dashboard_secret:
             logger.warning("DASHBOARD_SECRET is not set: sessions last until the dashboard restarts")
         self.throttle = LoginThrottle()
+        self._export_counts = MemoryStorage()  # the limiter only keeps a weak reference
+        self.exports = MovingWindowRateLimiter(self._export_counts)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         lang.install(self.templates.env, settings.timezone)
 
@@ -110,14 +121,17 @@ class Dashboard:
     async def error(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         detail = exc.detail if isinstance(exc, HTTPException) else N_("Something went wrong.")
+        headers = (exc.headers or {}) if isinstance(exc, HTTPException) else {}  # a 405's Allow (RFC 9110)
         if request.url.path.startswith("/open311/"):
-            return JSONResponse([{"code": status, "description": detail}], status_code=status)
+            return JSONResponse([{"code": status, "description": detail}], status_code=status, headers=headers)
         if getattr(request.state, "staff", None) is None and "session" in request.scope:
             try:
                 request.state.staff = current(request, self.db)
             except Exception:  # the database may be what went wrong
                 logger.exception("could not look up the staff member of an error page")
-        return self.page(request, "error.html", status_code=status, status=status, detail=self.gettext(request)(detail))
+        response = self.page(request, "error.html", status_code=status, status=status, detail=self.gettext(request)(detail))
+        response.headers.update(headers)
+        return response
 
     # log in -----------------------------------------------------------------
 
@@ -273,22 +287,29 @@ class Dashboard:
 
     async def export(self, request: Request) -> Response:
         me: Staff = request.state.staff
+        fmt = _export_format(request)
+        if not self.exports.hit(STAFF_EXPORTS, "staff", str(me.id)):
+            return _slow_down(request)
         wanted = review.QueueFilter.parse(dict(request.query_params))
         with self.db.session() as session:
-            rows = open_data.records(session, wanted, public=False, secret=self.secret, contact=me.may("contact"))
-            audit.record(session, me.email, "export", "contributions", None, None, {"rows": len(rows)})
-        if request.path_params["format"] == "csv":
-            return Response(open_data.to_csv(rows), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": 'attachment; filename="contributions.csv"'})
-        return Response(open_data.to_geojson(rows), media_type="application/geo+json")
+            audit.record(session, me.email, "export", "contributions", None, None, {"format": fmt, "filter": request.url.query[:500]})
+        rows = open_data.export_rows(self.db.session, wanted, public=False, secret=self.secret, contact=me.may("contact"))
+        if fmt == "csv":
+            return StreamingResponse(open_data.csv_chunks(rows), media_type="text/csv; charset=utf-8",
+                                     headers={"Content-Disposition": 'attachment; filename="contributions.csv"'})
+        return StreamingResponse(open_data.geojson_chunks(rows), media_type="application/geo+json")
 
     async def public_export(self, request: Request) -> Response:
-        with self.db.session() as session:
-            rows = open_data.records(session, review.QueueFilter(), public=True)
-        if request.path_params["format"] == "csv":
-            return Response(open_data.to_csv(rows), media_type="text/csv; charset=utf-8")
-        return Response(open_data.to_geojson(rows), media_type="application/geo+json",
-                        headers={"Access-Control-Allow-Origin": "*"})
+        """Open data for anyone, streamed from the database (a sync iterator: Starlette runs
+        it in a worker thread) and rate limited per address."""
+        fmt = _export_format(request)
+        if not self.exports.hit(PUBLIC_EXPORTS, "public", request.client.host if request.client else "?"):
+            return _slow_down(request)
+        rows = open_data.export_rows(self.db.session, review.QueueFilter(), public=True)
+        if fmt == "csv":
+            return StreamingResponse(open_data.csv_chunks(rows), media_type="text/csv; charset=utf-8")
+        return StreamingResponse(open_data.geojson_chunks(rows), media_type="application/geo+json",
+                                 headers={"Access-Control-Allow-Origin": "*"})
 
     async def task_list(self, request: Request) -> Response:
         """Tasks with their next sessions: sign-ups and places left (coordinators and admins)."""
@@ -384,6 +405,17 @@ def bar_note(bar: participation.Bar, language: str) -> str:
     return ""
 
 
+def _export_format(request: Request) -> str:
+    fmt = str(request.path_params["format"])
+    if fmt not in ("csv", "geojson"):
+        raise HTTPException(404)
+    return fmt
+
+
+def _slow_down(request: Request) -> Response:
+    return PlainTextResponse("Too many exports: please wait a minute.", status_code=429, headers={"Retry-After": "60"})
+
+
 def _reference(value: str) -> int | None:
     return parse_reference(value) if value else None
 
@@ -410,6 +442,10 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     # The client's address comes from X-Forwarded-For only when the proxy sending it is
     # listed in FORWARDED_ALLOW_IPS (login throttling and rate limits count per address).
     middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips))
+    photo = settings.max_photo_bytes + MAX_FORM
+    middleware.insert(1, Middleware(BodyLimit, default=MAX_FORM, larger={
+        "/broadcasts/preview": photo, "/chat/upload": chat.max_upload_bytes + MAX_FORM,  # the chat answers first, in the citizen's language
+    }))
     app = Starlette(
         routes=[*chat.routes(), *dashboard.routes()], middleware=middleware,  # type: ignore[arg-type]
         exception_handlers=handlers, lifespan=lifespan,  # type: ignore[arg-type]

@@ -279,13 +279,18 @@ class WebChat:
             return None
         return self._visitor(secret, create=self._may_create(address))
 
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest photo upload a page may send: five photos and a few fields."""
+        return MAX_PHOTOS * self.settings.max_photo_bytes + 64 * 1024
+
     async def upload(self, request: Request) -> Response:
         """Photos for a report: each ≤ MAX_PHOTO_BYTES, at most five, JPEG/PNG/WebP by content."""
         visitor = await asyncio.to_thread(self._form_visitor, request)
         if visitor is None:
             return JSONResponse({"error": "forbidden"}, status_code=403)
         language = await asyncio.to_thread(self.inbound.language_of, visitor["sender_id"])
-        limit = MAX_PHOTOS * self.settings.max_photo_bytes + 64 * 1024
+        limit = self.max_upload_bytes
         length = request.headers.get("content-length", "")
         if not length.isdigit():
             return JSONResponse({"error": "length required"}, status_code=411)
