@@ -17,7 +17,7 @@ export ACTION_SERVER_URL ?= http://localhost:5055/webhook
 export RASA_URL ?= http://localhost:5005
 export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
 
-.PHONY: help install model db run chat test test-python test-stories validate bench clean chromium messages
+.PHONY: help install model db run chat test test-python test-postgres test-stories validate bench clean chromium messages
 
 help:
 	@echo "make run    start Rasa, the action server, the bridge and the staff dashboard (local SQLite)"
@@ -71,7 +71,17 @@ test-stories: $(MODEL)
 	COPROD_VAR_DIR=$$(mktemp -d) $(BIN)/rasa test core --stories tests/stories --model $(MODEL) \
 	  --fail-on-prediction-errors --out results/stories --quiet
 
-test: validate test-python test-stories
+# The services, actions, bridge and dashboard tests again on a throwaway PostgreSQL 15
+# (tests/postgres.py starts it with the machine's initdb and pg_ctl).
+POSTGRES_TESTS := tests/test_signups.py tests/test_contributions.py tests/test_privacy.py tests/test_scheduler.py \
+  tests/test_broadcasts.py tests/test_feedback.py tests/test_inbox_and_buttons.py tests/test_channels.py \
+  tests/test_media_limits.py tests/test_inbound_fairness.py tests/test_exports_and_bodies.py tests/test_actions.py \
+  tests/test_web.py
+
+test-postgres: $(INSTALLED)
+	COPROD_TEST_DB=postgresql $(BIN)/python -m pytest -q $(POSTGRES_TESTS)
+
+test: validate test-python test-postgres test-stories
 
 bench: $(MODEL)
 	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python bench/nlu.py

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|dashboard|db upgrade|seed-demo|roles|staff|report|chat|webpush-keys]`."""
+"""Command line: `python -m bot [run|dashboard|db upgrade|db copy URL|seed-demo|roles|staff|report|chat|webpush-keys]`."""
 from __future__ import annotations
 
 import argparse
@@ -37,7 +37,20 @@ def _run(_args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
 
-    upgrade(load_settings().database_url, args.revision)
+    if args.action == "copy":
+        from bot.db_copy import TargetNotEmpty, copy_database
+
+        if not args.target:
+            print("Usage: python -m bot db copy TARGET_DATABASE_URL (the source is DATABASE_URL)")
+            return 2
+        try:
+            copied = copy_database(load_settings().database_url, args.target)
+        except TargetNotEmpty as exc:
+            print(f"The target database already has data (table {exc}); copy into an empty one.")
+            return 1
+        print(f"Copied {sum(copied.values())} rows in {len(copied)} tables.")
+        return 0
+    upgrade(load_settings().database_url, args.target or "head")
     return 0
 
 
@@ -149,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bridge (default)").set_defaults(func=_run)
     db = commands.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade"])
-    db.add_argument("revision", nargs="?", default="head")
+    db.add_argument("action", choices=["upgrade", "copy"])
+    db.add_argument("target", nargs="?", help="upgrade: a revision (head); copy: the empty database to copy into")
     db.set_defaults(func=_db)
     commands.add_parser("seed-demo", help="load the demo city if empty").set_defaults(func=_seed)
     report = commands.add_parser("report", help="move a report on, e.g. `report R-1001 resolved --note ...`")

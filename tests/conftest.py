@@ -17,6 +17,7 @@ from bot.services import citizens, occurrences, tasks
 from bot.services.notifications import Rules
 from bot.services.timing import QuietHours
 from bot.services.demo import ensure_neighbourhoods
+from tests.postgres import PostgresServer
 from tests.processes import Assistant, demo_assistant
 
 NEIGHBOURHOODS = ["Old Town", "Riverside", "Hillcrest", "Station Quarter", "Market District", "Belle-Vue"]
@@ -29,11 +30,34 @@ def media_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[PostgresServer, str]]:
+    """A PostgreSQL server for this run, with a database migrated once to copy from."""
+    server = PostgresServer().start()
+    try:
+        server.execute("CREATE DATABASE template_coprod")
+        upgrade(server.url("template_coprod"))
+        yield server, "template_coprod"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def db(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    """A real SQLite file, migrated with Alembic, that the actions also use."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database: a SQLite file, or with COPROD_TEST_DB=postgresql a fresh
+    PostgreSQL database (`make test` runs the service tests both ways)."""
+    if os.environ.get("COPROD_TEST_DB") == "postgresql":
+        server, template = request.getfixturevalue("postgres_template")
+        return str(server.new_database(template))
     url = f"sqlite:///{tmp_path / 'coprod.db'}"
     upgrade(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str, tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A real, migrated database that the actions also use."""
+    url = database_url
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("MEDIA_DIR", str(media_dir))
     monkeypatch.setenv("COPROD_VAR_DIR", str(tmp_path))

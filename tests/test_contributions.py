@@ -1,17 +1,19 @@
 """Contributions and feedback against a real SQLite file, including hostile input."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.db import Database
-from bot.models import Contribution, Feedback, Photo
+from bot.models import Contribution, Feedback, Photo, utcnow
+from bot.services import signups
 from bot.services.contributions import ContributionInput, PhotoInput, contributions_of, create_contribution
 from bot.services.errors import ConsentRequired, InvalidInput, TaskClosed
 from bot.services.feedback import record_feedback
 from bot.services.tasks import close_task
-from tests.conftest import make_citizen, make_group_task
+from tests.conftest import RULES, make_citizen, make_group_task
 
 CAP = 1024 * 1024
 
@@ -120,7 +122,8 @@ def test_feedback_rating_and_anonymous_comment(db: Database) -> None:
     make_citizen(db, "ana")
     task_id = make_group_task(db)
     with db.session() as session:
-        rated = record_feedback(session, "ana", 5, "Great team", task_id)
+        signups.sign_up(session, "ana", task_id, RULES)
+        rated = record_feedback(session, "ana", 5, "Great team", task_id, now=utcnow() + timedelta(days=3))
         anonymous = record_feedback(session, "not-consented", None, "The app is slow")
         assert rated.citizen_id is not None and anonymous.citizen_id is None
     for bad in (0, 6):

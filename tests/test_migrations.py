@@ -89,3 +89,16 @@ def test_upgrading_gives_each_citizen_a_channel_and_an_address(tmp_path: Path) -
         rows = connection.exec_driver_sql("SELECT sender_id, channel, address FROM citizens ORDER BY id").fetchall()
     engine.dispose()
     assert rows == [("123456789", "telegram", "123456789"), ("local-1a2b3c", "terminal", None), ("-100200", "telegram", "-100200")]
+
+
+def test_every_migration_runs_on_postgresql_and_builds_the_models_schema(postgres_template) -> None:  # type: ignore[no-untyped-def]
+    """`db upgrade` on a fresh PostgreSQL 15 (booleans default to true/false, not 1/0)."""
+    server, template = postgres_template
+    url = server.new_database()
+    upgrade(url)
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -78,7 +78,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notifications_citizen_id'), ['citizen_id'], unique=False)
 
     with op.batch_alter_table('citizens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('progress_notes', sa.Boolean(), server_default=sa.text('1'), nullable=False))
+        batch_op.add_column(sa.Column('progress_notes', sa.Boolean(), server_default=sa.true(), nullable=False))
 
     with op.batch_alter_table('contributions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('resolved_at', sa.DateTime(), nullable=True))

@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('photo', sa.String(length=200), nullable=True),
     sa.Column('signup_task_id', sa.Integer(), nullable=True),
-    sa.Column('hold_quiet_hours', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('hold_quiet_hours', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('status', sa.String(length=10), server_default='sending', nullable=False),
     sa.Column('total', sa.Integer(), server_default='0', nullable=False),
     sa.Column('progress_chat_id', sa.String(length=64), nullable=True),

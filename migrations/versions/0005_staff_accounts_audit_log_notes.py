@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('active', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("role IN ('staff', 'coordinator', 'admin')", name='ck_staff_role'),
@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.Column('contribution_id', sa.Integer(), nullable=False),
     sa.Column('author', sa.String(length=254), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('public', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
