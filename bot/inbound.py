@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import socket
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -77,6 +80,7 @@ class Inbound:
         self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
         self._photos = MovingWindowRateLimiter(self._flood_storage)
         self._turns = Turns(settings.inbound_concurrency)
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # who claims messages
 
     def photos_refused(self, sender: str, count: int) -> str | None:
         """Why `count` more photos of this citizen cannot be stored (a channel text key), or None:
@@ -155,7 +159,7 @@ class Inbound:
         """Answer a chat's due messages in order; stop at the first failure and retry later."""
         async with self._locks[chat_id]:
             with self.db.session() as session:
-                job = _next_job(session, chat_id)
+                job = _next_job(session, chat_id, self.owner)
             while job is not None:
                 job = await self._handle(chat_id, job)
                 if job is None:  # look once more, with no await before the lock is let go
@@ -206,11 +210,11 @@ class Inbound:
                 self._save(job.item_id, meta)
         with self.db.session() as session:
             inbox.mark_done(session, job.item_id)
-            return _next_job(session, chat_id)
+            return _next_job(session, chat_id, self.owner)
 
     def _next_after(self, chat_id: str) -> "Job | None":
         with self.db.session() as session:
-            return _next_job(session, chat_id)
+            return _next_job(session, chat_id, self.owner)
 
     async def _prepare(self, chat_id: str, job: "Job", meta: dict[str, Any]) -> dict[str, Any] | None:
         """The channel's work before Rasa (fetching photos); None means try again later."""
@@ -251,6 +255,9 @@ class Inbound:
 
     async def retry_once(self) -> None:
         with self.db.session() as session:
+            released = inbox.release_stale_claims(session)
+            if released:
+                logger.warning("%s messages claimed by a process that stopped are handled again", released)
             for group_key in inbox.stale_groups(session, timedelta(seconds=self.timing.album_wait * 3)):
                 inbox.release_group(session, group_key)
             due = inbox.chats_with_due_messages(session, channel=self.channel)
@@ -296,8 +303,9 @@ class Job:
     consented: bool
 
 
-def _next_job(session: Any, chat_id: str) -> Job | None:
-    item = inbox.next_pending(session, chat_id)
+def _next_job(session: Any, chat_id: str, owner: str) -> Job | None:
+    """Claim the chat's next message for this process, if it is due and nobody else has it."""
+    item = inbox.claim_next(session, chat_id, owner)
     if item is None:
         return None
     consented = citizens.find_citizen(session, item.sender_id) is not None

@@ -39,7 +39,7 @@ ROLES = ("coordinator",)
 AUDIENCES = ("all", "neighbourhood", "category", "task", "group")
 BROADCAST_STATUSES = ("sending", "done", "cancelled")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped", "unknown", "unreachable")
-INBOX_STATUSES = ("held", "pending", "done", "merged", "failed", "skipped")
+INBOX_STATUSES = ("held", "pending", "handling", "done", "merged", "failed", "skipped")
 CONTRIBUTION_STATUSES = ("new", "verified", "in_progress", "resolved", "rejected", "duplicate")
 LANGUAGES = ("en", "fr", "ar")
 # How a citizen reaches Coprod. `terminal` (make chat, REST tests) cannot be written to later.
@@ -317,7 +317,8 @@ class InboxMessage(Base):
     """A message a citizen sent, kept until the assistant has answered it.
 
     `update_key` is the channel's id for the update, so a repeated delivery is
-    stored once. Album parts are `held` under one `group_key` until merged.
+    stored once. Album parts are `held` under one `group_key` until merged. A
+    message being answered is `handling`, claimed by one process.
     """
 
     __tablename__ = "inbox"
@@ -339,6 +340,8 @@ class InboxMessage(Base):
     not_before = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     handled_at = Column(DateTime, nullable=True)
+    claimed_by = Column(String(64), nullable=True)  # the process handling it (status `handling`)
+    claimed_at = Column(DateTime, nullable=True)  # renewed at each stage; a stale claim is released
 
 
 class CallbackToken(Base):

@@ -3,6 +3,12 @@
 A message stays `pending` until the assistant answered it; if the assistant
 is down it is retried later, oldest first per chat. Album parts arrive as
 separate updates and are `held` under a group key until merged into one.
+
+Several processes may share the inbox (bridges behind a load balancer): a
+message is answered by the one that claims it (`pending` → `handling`, a
+conditional update that only one can win), and a chat's next message waits
+while an earlier one is being handled anywhere, so order is kept. A claim not
+renewed for `CLAIM_LEASE` (its process died) goes back to `pending`.
 """
 from __future__ import annotations
 
@@ -16,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import InboxMessage, utcnow
+
+UNANSWERED = ("pending", "held", "handling")
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,8 @@ def meta_of(item: InboxMessage) -> dict[str, Any]:
 
 
 def release_group(session: Session, group_key: str) -> InboxMessage | None:
-    """Merge held album parts into the first one: all photos, the caption that exists."""
+    """Merge held album parts into the first one: all photos, the caption that exists.
+    None if there is nothing held, or another process is releasing it."""
     parts = list(
         session.execute(
             select(InboxMessage)
@@ -65,12 +75,21 @@ def release_group(session: Session, group_key: str) -> InboxMessage | None:
     if not parts:
         return None
     first = parts[0]
+    won = session.execute(
+        update(InboxMessage).where(InboxMessage.id == first.id, InboxMessage.status == "held")
+        .values(status="pending").execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:
+        return None
     meta = meta_of(first)
     texts = [p.text for p in parts if p.text and not p.text.startswith("/")]
     for part in parts[1:]:
         meta = _merge_meta(meta, meta_of(part))
-        part.status = "merged"
-        part.handled_at = utcnow()
+    if len(parts) > 1:
+        session.execute(
+            update(InboxMessage).where(InboxMessage.id.in_([p.id for p in parts[1:]]), InboxMessage.status == "held")
+            .values(status="merged", handled_at=utcnow()).execution_options(synchronize_session=False)
+        )
     first.meta = json.dumps(meta, ensure_ascii=False)
     first.text = "\n".join(texts) if texts else first.text
     first.status = "pending"
@@ -103,26 +122,54 @@ def stale_groups(session: Session, older_than: timedelta, now: datetime | None =
 
 
 def next_pending(session: Session, chat_id: str, now: datetime | None = None) -> InboxMessage | None:
-    """The oldest unanswered message of a chat, if it is due. Order is kept per chat."""
+    """The oldest unanswered message of a chat, if it is due and nobody is handling an
+    earlier one. Order is kept per chat."""
     oldest = session.execute(
         select(InboxMessage)
-        .where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(("pending", "held")))
+        .where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(UNANSWERED))
         .order_by(InboxMessage.id)
         .limit(1)
     ).scalar_one_or_none()
-    if oldest is None or oldest.status == "held":
+    if oldest is None or oldest.status != "pending":
         return None
     if oldest.not_before is not None and oldest.not_before > (now or utcnow()):
         return None
     return oldest
 
 
+def claim_next(session: Session, chat_id: str, owner: str, now: datetime | None = None) -> InboxMessage | None:
+    """Claim the chat's next due message for `owner`; None if there is none or another
+    process claimed it first."""
+    now = now or utcnow()
+    item = next_pending(session, chat_id, now)
+    if item is None:
+        return None
+    won = session.execute(
+        update(InboxMessage).where(InboxMessage.id == item.id, InboxMessage.status == "pending")
+        .values(status="handling", claimed_by=owner, claimed_at=now).execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:
+        return None
+    session.refresh(item)
+    return item
+
+
+def release_stale_claims(session: Session, now: datetime | None = None) -> int:
+    """Messages whose process stopped renewing its claim go back to `pending`."""
+    cutoff = (now or utcnow()) - CLAIM_LEASE
+    result = session.execute(
+        update(InboxMessage).where(InboxMessage.status == "handling", InboxMessage.claimed_at < cutoff)
+        .values(status="pending", claimed_by=None, claimed_at=None).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 def chats_with_due_messages(session: Session, now: datetime | None = None, channel: str = "telegram") -> list[str]:
-    """Chats of one channel whose oldest unanswered message is due now."""
+    """Chats of one channel whose oldest unanswered message is due now and not being handled."""
     now = now or utcnow()
     oldest = (
         select(func.min(InboxMessage.id))
-        .where(InboxMessage.status.in_(("pending", "held")), InboxMessage.channel == channel)
+        .where(InboxMessage.status.in_(UNANSWERED), InboxMessage.channel == channel)
         .group_by(InboxMessage.chat_id)
     )
     query = (
@@ -138,10 +185,12 @@ def chats_with_due_messages(session: Session, now: datetime | None = None, chann
 
 
 def defer(session: Session, item_id: int, delay: timedelta) -> int:
-    """Try again later; returns how many attempts failed so far."""
+    """Try again later (the claim is given up); returns how many attempts failed so far."""
     item = session.get(InboxMessage, item_id)
     item.attempts += 1
     item.not_before = utcnow() + delay
+    if item.status == "handling":
+        item.status, item.claimed_by, item.claimed_at = "pending", None, None
     return int(item.attempts)
 
 
@@ -159,7 +208,7 @@ def mark_done(session: Session, item_id: int) -> None:
 
 def unanswered(session: Session, chat_id: str) -> int:
     """How many of a chat's messages wait for an answer (album parts included)."""
-    query = select(func.count()).where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(("pending", "held")))
+    query = select(func.count()).where(InboxMessage.chat_id == chat_id, InboxMessage.status.in_(UNANSWERED))
     return int(session.execute(query).scalar_one())
 
 
@@ -179,10 +228,11 @@ def mark_failed(session: Session, item_id: int) -> None:
 
 
 def update_meta(session: Session, item_id: int, meta: dict[str, Any]) -> None:
+    """Save a stage's result; a claim is renewed with it."""
     session.execute(
         update(InboxMessage)
         .where(InboxMessage.id == item_id)
-        .values(meta=json.dumps(meta, ensure_ascii=False))
+        .values(meta=json.dumps(meta, ensure_ascii=False), claimed_at=utcnow())
     )
 
 

@@ -52,7 +52,7 @@ def purge(session: Session, media_dir: Path, now: datetime | None = None) -> Pur
     cutoff = now - MESSAGES_KEPT
     messages = session.execute(
         delete(InboxMessage).where(
-            InboxMessage.status.in_(("done", "merged")), InboxMessage.handled_at < cutoff
+            InboxMessage.status.in_(("done", "merged", "skipped")), InboxMessage.handled_at < cutoff
         )
     ).rowcount
     buttons = session.execute(delete(CallbackToken).where(CallbackToken.created_at < cutoff)).rowcount

@@ -1,4 +1,5 @@
-"""a flooding chat's excess messages are kept as `skipped`; one rating per citizen and session
+"""inbox: a flooding chat's excess kept as `skipped`, messages claimed by one bridge while
+`handling`; one rating per citizen and session
 
 Revision ID: 0009
 Revises: 0008
@@ -21,8 +22,10 @@ def _in(values: tuple[str, ...]) -> str:
 
 def upgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', sa.DateTime(), nullable=True))
         batch_op.drop_constraint('ck_inbox_status', type_='check')
-        batch_op.create_check_constraint('ck_inbox_status', _in(INBOX_STATUSES + ('skipped',)))
+        batch_op.create_check_constraint('ck_inbox_status', _in(INBOX_STATUSES + ('skipped', 'handling')))
     # Earlier ratings of a session by the same citizen: the latest one counts.
     op.execute(
         "DELETE FROM feedback WHERE citizen_id IS NOT NULL AND occurrence_id IS NOT NULL AND id NOT IN ("
@@ -39,6 +42,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('uq_feedback_citizen_occurrence', table_name='feedback')
     op.execute("UPDATE inbox SET status = 'failed' WHERE status = 'skipped'")
+    op.execute("UPDATE inbox SET status = 'pending' WHERE status = 'handling'")
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_constraint('ck_inbox_status', type_='check')
         batch_op.create_check_constraint('ck_inbox_status', _in(INBOX_STATUSES))
+        batch_op.drop_column('claimed_at')
+        batch_op.drop_column('claimed_by')
