@@ -17,7 +17,7 @@ export ACTION_SERVER_URL ?= http://localhost:5055/webhook
 export RASA_URL ?= http://localhost:5005
 export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
 
-.PHONY: help install model db run chat test test-python test-postgres test-stories validate bench clean chromium messages
+.PHONY: help install model db run chat test test-python test-postgres test-stories validate bench clean chromium redis messages
 
 help:
 	@echo "make run    start Rasa, the action server, the bridge and the staff dashboard (local SQLite)"
@@ -64,7 +64,13 @@ chromium:
 	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
 	  { echo "The browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; }
 
-test-python: $(MODEL) chromium
+# The shared-counter tests start their own redis-server; root installs Debian's package.
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && export DEBIAN_FRONTEND=noninteractive && \
+	  { apt-get install -y -q redis-server >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }; }; } || \
+	  { echo "The Redis tests need redis-server: sudo apt-get install redis-server"; exit 1; }
+
+test-python: $(MODEL) chromium redis
 	COPROD_MODEL=$(CURDIR)/$(MODEL) $(BIN)/python -m pytest
 
 test-stories: $(MODEL)

@@ -64,6 +64,7 @@ class Settings:
     webchat_origins: list[str] = field(default_factory=list)
     webpush_services: list[str] = field(default_factory=lambda: list(PUSH_SERVICES))
     forwarded_allow_ips: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    redis_url: str | None = None
     tracker_url: str | None = None
     conversation_retention_days: int = 30
 
@@ -148,6 +149,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webchat_origins=_list(env.get("WEBCHAT_ORIGINS", "")),
         webpush_services=_list(env.get("WEBPUSH_SERVICES", "")) or list(PUSH_SERVICES),
         forwarded_allow_ips=_list(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1")),
+        redis_url=env.get("REDIS_URL") or None,
         tracker_url=f"sqlite:///{env['RASA_TRACKER_DB']}" if env.get("RASA_TRACKER_DB") else None,
         conversation_retention_days=int(env.get("CONVERSATION_RETENTION_DAYS", "30")),
     )

@@ -29,11 +29,11 @@ from datetime import timedelta
 from typing import Any, Coroutine
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from bot.background import spawn
 from bot.config import Settings
+from bot.counters import counter_storage
 from bot.db import Database
 from bot.i18n import channel_text
 from bot.models import utcnow
@@ -72,13 +72,14 @@ class Inbound:
         self.rasa = rasa
         self.timing = timing
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._flood_storage = MemoryStorage()  # the limiter only keeps a weak reference
+        self._flood_storage = counter_storage(settings.redis_url)  # the limiter only keeps a weak reference
         self._flood = MovingWindowRateLimiter(self._flood_storage)
         self._warned: dict[str, float] = {}
         self._told_unavailable: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._guessed: dict[str, str] = {}  # language of citizens not stored yet (no consent)
-        self._photos = MovingWindowRateLimiter(self._flood_storage)
+        # A day's window, counted by photos: limits' moving window miscounts costs above 1 in Redis.
+        self._photos = FixedWindowRateLimiter(self._flood_storage)
         self._turns = Turns(settings.inbound_concurrency)
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # who claims messages
 

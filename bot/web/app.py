@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from limits import parse
-from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,6 +30,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from starlette.templating import Jinja2Templates
 
 from bot.config import Settings, require_strong
+from bot.counters import counter_storage
 from bot.db import Database
 from bot.i18n import babel_locale, category_label, format_number
 from bot.models import CATEGORIES, CONTRIBUTION_STATUSES, AuditEntry, Citizen, Contribution, Neighbourhood, Photo, Task
@@ -66,9 +66,9 @@ class Dashboard:
         self.secret = self.secret_text.encode()
         if not settings.dashboard_secret:
             logger.warning("DASHBOARD_SECRET is not set: sessions last until the dashboard restarts")
-        self.throttle = LoginThrottle()
-        self._export_counts = MemoryStorage()  # the limiter only keeps a weak reference
-        self.exports = MovingWindowRateLimiter(self._export_counts)
+        self._counts = counter_storage(settings.redis_url)  # the limiters only keep a weak reference
+        self.throttle = LoginThrottle(self._counts)
+        self.exports = MovingWindowRateLimiter(self._counts)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         lang.install(self.templates.env, settings.timezone)
 
@@ -371,10 +371,10 @@ class Dashboard:
             Route("/logout", self.logout, methods=["POST"]),
             Route("/language", self.choose_language, methods=["POST"]),
             Route("/queue", review_only(self.queue)),
-            Route("/contributions/{id:int}", review_only(self.detail)),
-            Route("/contributions/{id:int}/status", review_only(self.change), methods=["POST"]),
-            Route("/contributions/{id:int}/text", review_only(self.moderate), methods=["POST"]),
-            Route("/photos/{id:int}", review_only(self.photo)),
+            Route("/contributions/{id:id}", review_only(self.detail)),
+            Route("/contributions/{id:id}/status", review_only(self.change), methods=["POST"]),
+            Route("/contributions/{id:id}/text", review_only(self.moderate), methods=["POST"]),
+            Route("/photos/{id:id}", review_only(self.photo)),
             Route("/tasks", self.staff_only("tasks")(self.task_list)),
             *Manage(self).routes(),
             Route("/participation", review_only(self.participation)),

@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -18,6 +19,22 @@ from bot.web.language import N_
 
 LOGIN_PER_ACCOUNT_AND_ADDRESS = parse("5/15 minutes")
 LOGIN_PER_ADDRESS = parse("30/15 minutes")
+
+
+class RowId(Convertor[int]):
+    """`{id:id}` in a route: a row id, ASCII digits that fit the database's 64-bit integers.
+    A longer number matches no route (404) instead of overflowing the query (a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", RowId())
 
 
 @dataclass(frozen=True)
@@ -37,8 +54,8 @@ class LoginThrottle:
     per account alone, so someone guessing a colleague's password from elsewhere
     cannot lock the owner out."""
 
-    def __init__(self) -> None:
-        self._storage = MemoryStorage()
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage  # memory, or Redis shared by every dashboard worker
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     def allow(self, email: str, address: str) -> bool:

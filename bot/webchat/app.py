@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from limits import parse
-from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -35,6 +34,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.background import spawn
 from bot.commands import START_REPORT, typed
 from bot.config import Settings
+from bot.counters import counter_storage
 from bot.db import Database
 from bot.i18n import channel_text, webchat_strings
 from bot.inbound import Timing
@@ -77,7 +77,7 @@ class WebChat:
             Timing(retry_interval=settings.inbox_retry_seconds, max_backoff=settings.inbox_max_backoff_seconds),
         )
         self.vapid_key = WebPush(settings.webpush_private_key, settings.webpush_contact).public_key if settings.webpush_private_key else ""
-        self._limits_storage = MemoryStorage()
+        self._limits_storage = counter_storage(settings.redis_url)
         self._limits = MovingWindowRateLimiter(self._limits_storage)
         self._retrying: asyncio.Task[None] | None = None
         self._handling: set[asyncio.Task[None]] = set()
