@@ -65,9 +65,12 @@ class Audience:
 
 def _int(value: object) -> int:
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         raise InvalidInput(value) from None
+    if not -2**63 <= number < 2**63:  # no row has such an id, and the database cannot even compare it
+        raise InvalidInput(value)
+    return number
 
 
 def recipients(audience: Audience) -> Select:

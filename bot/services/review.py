@@ -56,7 +56,7 @@ class QueueFilter:
 
         def number(name: str) -> int | None:
             value = params.get(name, "")
-            return int(value) if value.isdigit() and len(value) < 10 else None
+            return int(value) if value.isdecimal() and len(value) < 10 else None  # "²".isdigit(), but int("²") fails
 
         def day(name: str) -> date | None:
             try:

@@ -79,13 +79,14 @@ class Manage:
                 tasks.clean_translations(translations)
             except InvalidInput:
                 errors["translations"] = _(FIELD_ERRORS["title"])
-            if errors:
-                return self.d.page(request, "task_form.html", status_code=400, values={**values, **_flat(translations)},
-                                   errors=errors, areas=self._areas(), categories=CATEGORIES)
-            task = coordination.create_task_from(session, draft, me.email, self.tz)
-            tasks.set_translations(task, translations)
-            audit.record(session, me.email, "task.create", "task", task.id, None, {**draft.data, "translations": task.translations})
-            key = task.id
+            if not errors:
+                task = coordination.create_task_from(session, draft, me.email, self.tz)
+                tasks.set_translations(task, translations)
+                audit.record(session, me.email, "task.create", "task", task.id, None, {**draft.data, "translations": task.translations})
+                key = task.id
+        if errors:  # after the session: _areas opens its own, which would wait for this one's lock
+            return self.d.page(request, "task_form.html", status_code=400, values={**values, **_flat(translations)},
+                               errors=errors, areas=self._areas(), categories=CATEGORIES)
         return RedirectResponse(f"/tasks/{key}", status_code=303)
 
     @staticmethod
@@ -208,9 +209,9 @@ class Manage:
             return self.d.page(request, "broadcast_form.html", status_code=400, audiences=self._audiences(request),
                                tasks=self._open_tasks(), values=values, error=error)
         task = None
-        if values["signup_task"].isdigit():
+        if _row_id(values["signup_task"]) is not None:
             with self.d.db.session() as session:
-                task = session.get(Task, int(values["signup_task"]))
+                task = session.get(Task, _row_id(values["signup_task"]))
         texts = {language: values[f"text_{language}"] or values["text"] for language in LANGUAGES}
         return self.d.page(request, "broadcast_preview.html", values=values, count=count, photo=photo, task=task,
                            telegram=by_channel.get("telegram", 0), web=by_channel.get("web", 0), unreachable=unreachable,
@@ -245,7 +246,7 @@ class Manage:
             with self.d.db.session() as session:
                 started = broadcasts.start(
                     session, me.email, _audience(str(form.get("audience", ""))), str(form.get("text", "")),
-                    photo=photo, signup_task_id=int(task) if task.isdigit() else None,
+                    photo=photo, signup_task_id=_row_id(task),
                     hold_quiet_hours=form.get("hold") != "no",
                     texts={language: str(form.get(f"text_{language}", "")) for language in LANGUAGES},
                 )
@@ -281,16 +282,21 @@ class Manage:
         return [
             Route("/tasks/new", manage(self.new_task_form), methods=["GET"]),
             Route("/tasks/new", manage(self.create_task), methods=["POST"]),
-            Route("/tasks/{id:int}", manage(self.task_page)),
-            Route("/tasks/{id:int}/edit", manage(self.edit_task), methods=["POST"]),
-            Route("/tasks/{id:int}/close", manage(self.close_task), methods=["POST"]),
+            Route("/tasks/{id:id}", manage(self.task_page)),
+            Route("/tasks/{id:id}/edit", manage(self.edit_task), methods=["POST"]),
+            Route("/tasks/{id:id}/close", manage(self.close_task), methods=["POST"]),
             Route("/broadcasts", send(self.broadcast_list), methods=["GET"]),
             Route("/broadcasts", send(self.send), methods=["POST"]),
             Route("/broadcasts/new", send(self.new_broadcast)),
             Route("/broadcasts/preview", send(self.preview), methods=["POST"]),
-            Route("/broadcasts/{id:int}", send(self.broadcast_page)),
-            Route("/broadcasts/{id:int}/cancel", send(self.cancel), methods=["POST"]),
+            Route("/broadcasts/{id:id}", send(self.broadcast_page)),
+            Route("/broadcasts/{id:id}/cancel", send(self.cancel), methods=["POST"]),
         ]
+
+
+def _row_id(value: str) -> int | None:
+    """A task id from a form; None for anything else ("²".isdigit() is true, but int("²") fails)."""
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _audience(value: str) -> Audience:

@@ -4,15 +4,19 @@ Categories are the services; our workflow maps onto open/closed with the
 public note as `status_notes`. Service names follow the `locale` parameter
 (`ar`, `fr`, `en`, or a regional code such as `fr_DZ`; English otherwise).
 Reading is public (no personal data, locations coarsened to about 100 m);
-POST /requests needs an API key from OPEN311_API_KEYS.
+POST /requests needs an API key from OPEN311_API_KEYS. The API is described in OpenAPI 3.0
+by open311.openapi.json beside this file, served at /open311/v2/openapi.json.
 """
 from __future__ import annotations
 
 import hmac
+import math
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from dateutil.parser import isoparse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,6 +34,7 @@ from bot.web.language import base
 MAX_PAGE_SIZE = 1000
 MAX_BODY = 64 * 1024  # a service request is a few fields of text
 DEFAULT_PAGE_SIZE = 50
+DESCRIPTION = Path(__file__).with_name("open311.openapi.json")
 ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
          "definition": ("service_definition", None), "created": ("service_requests", "request"),
          "discovery": ("discovery", None)}
@@ -76,10 +81,15 @@ def _when(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = isoparse(value)  # any ISO 8601 / RFC 3339 form: "z", "t", any fraction of a second
+    except (ValueError, OverflowError):
         raise HTTPException(400, f"Not a W3C date-time: {value[:40]}") from None
-    return moment if moment.tzinfo is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # within a day of year 1 or 9999: in UTC it is before or after everything
+        return datetime.min if moment.year == 1 else datetime.max
 
 
 def _number(value: str | None, default: int, ceiling: int) -> int:
@@ -88,6 +98,10 @@ def _number(value: str | None, default: int, ceiling: int) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise HTTPException(400, f"Not a number: {value[:20]}")
     return max(1, min(int(value), ceiling))
+
+
+def _within(value: float | None, bound: float) -> bool:
+    return value is None or (math.isfinite(value) and -bound <= value <= bound)
 
 
 def _locale(request: Request) -> str:
@@ -139,6 +153,10 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         status = params.get("status")
         if status not in (None, "", "open", "closed"):
             raise HTTPException(400, "status is open or closed")
+        # Every parameter is checked, also those that service_request_id makes moot.
+        start, end = _when(params.get("start_date")), _when(params.get("end_date"))
+        page = _number(params.get("page"), 1, 10**6)
+        page_size = _number(params.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         with db.session() as session:
             if params.get("service_request_id"):
                 keys = [parse_reference(part) for part in params["service_request_id"].split(",")[:MAX_PAGE_SIZE]]
@@ -146,10 +164,7 @@ def routes(db: Database, settings: Settings) -> list[Route]:
                 found = [open_data.request_record(item) for item in items if item is not None]
             else:
                 found = open_data.find_requests(
-                    session, params.get("service_code") or None, status or None,
-                    _when(params.get("start_date")), _when(params.get("end_date")),
-                    _number(params.get("page"), 1, 10**6), _number(params.get("page_size"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-                )
+                    session, params.get("service_code") or None, status or None, start, end, page, page_size)
         return _requests(fmt, found, _locale(request))
 
     async def one_request(request: Request) -> Response:
@@ -178,6 +193,8 @@ def routes(db: Database, settings: Settings) -> list[Route]:
             long = float(form["long"]) if form.get("long") else None
         except ValueError:
             raise HTTPException(400, "lat and long are numbers") from None
+        if not (_within(lat, 90) and _within(long, 180)):  # never dropped silently for address_string
+            raise HTTPException(400, "lat is from -90 to 90 and long from -180 to 180")
         try:
             with db.session() as session:
                 item = open_data.create_request(
@@ -190,11 +207,17 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         payload = [{"service_request_id": reference, "service_notice": "Thank you: staff will review it."}]
         return render(fmt, "created", payload, status_code=201)
 
+    async def requests(request: Request) -> Response:
+        return await (create(request) if request.method == "POST" else list_requests(request))
+
+    async def description(request: Request) -> Response:
+        return Response(DESCRIPTION.read_bytes(), media_type="application/json")
+
     return [
+        Route("/openapi.json", description),
         Route("/discovery.{format:str}", discovery),
         Route("/services.{format:str}", services),
         Route("/services/{code:str}.{format:str}", definition),
-        Route("/requests.{format:str}", list_requests, methods=["GET"]),
-        Route("/requests.{format:str}", create, methods=["POST"]),
+        Route("/requests.{format:str}", requests, methods=["GET", "POST"]),  # one route: a 405's Allow names both
         Route("/requests/{id:str}.{format:str}", one_request),
     ]
