@@ -15,7 +15,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export ACTION_SERVER_URL ?= http://localhost:5055/webhook
 export RASA_URL ?= http://localhost:5005
-export RASA_TRACKER_DB ?= $(COPROD_VAR_DIR)/rasa_tracker.db
+export RASA_TRACKER_URL ?= sqlite:///$(COPROD_VAR_DIR)/rasa_tracker.db
+export REDIS_URL ?=
 
 .PHONY: help install model db run chat test test-python test-postgres test-stories validate bench clean chromium redis messages
 

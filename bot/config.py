@@ -150,6 +150,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webpush_services=_list(env.get("WEBPUSH_SERVICES", "")) or list(PUSH_SERVICES),
         forwarded_allow_ips=_list(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1")),
         redis_url=env.get("REDIS_URL") or None,
-        tracker_url=f"sqlite:///{env['RASA_TRACKER_DB']}" if env.get("RASA_TRACKER_DB") else None,
+        tracker_url=env.get("RASA_TRACKER_URL") or None,
         conversation_retention_days=int(env.get("CONVERSATION_RETENTION_DAYS", "30")),
     )

@@ -4,16 +4,20 @@ The erase action emits `SlotSet("erased", True)` then `Restarted()`. When a
 tracker carrying that marker is saved, every stored event of the conversation
 is deleted and only what came after the marker (the goodbye) is kept, so the
 citizen's words do not outlive the erasure in the tracker store.
-Configured in endpoints.yml as the tracker store `type`.
+Configured in endpoints.yml as the tracker store `type`, with one `url`
+(RASA_TRACKER_URL: a SQLite file by default, PostgreSQL for several Rasa
+processes).
 """
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,17 @@ def erase_marker(events: Sequence[Event]) -> int | None:
 
 
 class ErasableSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, domain: Domain | None = None, url: str | None = None, **kwargs: Any) -> None:
+        """`url` is a SQLAlchemy URL (`sqlite:///var/rasa_tracker.db`,
+        `postgresql://user:password@host:5432/rasa`); Rasa's own keys still work without it."""
+        if url:
+            parsed = make_url(url)
+            kwargs.update(
+                dialect=parsed.get_backend_name(), host=parsed.host, port=parsed.port, db=parsed.database,
+                username=parsed.username, password=parsed.password, query=dict(parsed.query) or None,
+            )
+        super().__init__(domain=domain, **kwargs)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         events = list(tracker.events)
         marker = erase_marker(events)

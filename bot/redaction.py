@@ -23,9 +23,10 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_token, settings.telegram_webhook_secret, settings.dashboard_secret,
         settings.webpush_private_key, *settings.open311_api_keys,
     ]
-    for url in (settings.database_url, settings.telegram_base_url, settings.rasa_url):
+    urls = (settings.database_url, settings.telegram_base_url, settings.rasa_url, settings.tracker_url, settings.redis_url)
+    for url in urls:
         try:
-            password = urlparse(url).password
+            password = urlparse(url or "").password
         except ValueError:
             password = None
         found.append(password)

@@ -58,7 +58,8 @@ class Assistant:
         env = {
             **os.environ,
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
-            "RASA_TRACKER_DB": str(self.workdir / "tracker.db"),
+            "RASA_TRACKER_URL": f"sqlite:///{self.workdir / 'tracker.db'}",
+            "REDIS_URL": "",
             "RASA_TELEMETRY_ENABLED": "false",
             "SANIC_HOST": "127.0.0.1",
             **self.env,

@@ -96,7 +96,7 @@ def test_newcomer_walkthrough(assistant: Assistant) -> None:
         assert 4 in [f.rating for f in session.query(Feedback)]
         assert session.query(Signup).filter(Signup.id.in_(mine), Signup.status == "active").count() == 0
     db.dispose()
-    with sqlite3.connect(assistant.env["RASA_TRACKER_DB"]) as tracker_db:
+    with sqlite3.connect(assistant.env["RASA_TRACKER_URL"].removeprefix("sqlite:///")) as tracker_db:
         stored = [row[0] for row in tracker_db.execute("SELECT data FROM events WHERE sender_id = ?", (me,))]
     assert stored, "the conversation goes on after erasure"
     assert not [data for data in stored if "Victor Hugo" in data or "briefing" in data]
@@ -142,6 +142,6 @@ def test_someone_who_never_consented_can_still_make_the_assistant_forget_the_con
     assert "Is that OK?" in texts(replies)
     replies = assistant.say(me, "/delete_my_data")
     assert "no personal data" in texts(replies)
-    with sqlite3.connect(assistant.env["RASA_TRACKER_DB"]) as tracker_db:
+    with sqlite3.connect(assistant.env["RASA_TRACKER_URL"].removeprefix("sqlite:///")) as tracker_db:
         stored = [row[0] for row in tracker_db.execute("SELECT data FROM events WHERE sender_id = ?", (me,))]
     assert not [data for data in stored if "0555" in data or "Mill Road" in data]
