@@ -83,7 +83,7 @@ test-stories: $(MODEL)
 POSTGRES_TESTS := tests/test_signups.py tests/test_contributions.py tests/test_privacy.py tests/test_scheduler.py \
   tests/test_broadcasts.py tests/test_feedback.py tests/test_inbox_and_buttons.py tests/test_channels.py \
   tests/test_media_limits.py tests/test_inbound_fairness.py tests/test_exports_and_bodies.py tests/test_actions.py \
-  tests/test_web.py
+  tests/test_web.py tests/test_outgoing_lease.py
 
 test-postgres: $(INSTALLED)
 	COPROD_TEST_DB=postgresql $(BIN)/python -m pytest -q $(POSTGRES_TESTS)

@@ -42,6 +42,7 @@ class Settings:
     coordinator_ids: list[str] = field(default_factory=list)
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8000
+    dashboard_workers: int = 1
     timezone: str = "UTC"
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
@@ -132,6 +133,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         coordinator_ids=_list(env.get("COORDINATOR_IDS", "")),
         dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
         dashboard_port=int(env.get("DASHBOARD_PORT", "8000")),
+        dashboard_workers=max(1, int(env.get("DASHBOARD_WORKERS", "1"))),
         timezone=env.get("TIMEZONE", "UTC"),
         neighbourhoods=_list(env.get("NEIGHBOURHOODS", DEFAULT_NEIGHBOURHOODS)),
         max_photo_bytes=int(env.get("MAX_PHOTO_BYTES", str(10 * 1024 * 1024))),

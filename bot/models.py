@@ -344,6 +344,17 @@ class InboxMessage(Base):
     claimed_at = Column(DateTime, nullable=True)  # renewed at each stage; a stale claim is released
 
 
+class Lease(Base):
+    """Work one process at a time does (sending reminders and broadcasts): who holds it,
+    until when. The holder renews it; another process takes over once it lapses."""
+
+    __tablename__ = "leases"
+
+    name = Column(String(40), primary_key=True)
+    holder = Column(String(120), nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
 class CallbackToken(Base):
     """A button's payload kept server-side; Telegram only carries the short token."""
 

@@ -49,6 +49,7 @@ NOT_CITIZEN_DATA = {
     "roles": "coordinators' Telegram ids (revoked by an admin, not erased by citizens)",
     "coordinator_drafts": "a coordinator's unfinished /newtask or /broadcast",
     "staff_accounts": "staff, managed by admins",
+    "leases": "which process sends reminders and broadcasts",
 }
 
 

@@ -40,11 +40,10 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
     runners: dict[str, Any] = {}
 
     def poke() -> None:
-        if "broadcaster" in runners:
-            runners["broadcaster"].poke()
+        if "outgoing" in runners:
+            runners["outgoing"].poke()
 
     coordinator = CoordinatorFlow(database, bridge, settings, rules, poke=poke)
-    scheduler = outgoing.scheduler(settings, database, rules, bridge.notices)
 
     async def post_init(application: Application) -> None:
         bridge.bot = application.bot
@@ -64,23 +63,23 @@ def build(settings: Settings) -> tuple[Application, Bridge]:
                 await application.bot.set_my_commands(commands + extra, scope=BotCommandScopeChat(int(telegram_id)))
             except TelegramError as exc:
                 logger.info("no command menu for coordinator %s: %s", telegram_id, exc)
-        scheduler.start()
         plain_bot = Bot(settings.telegram_token or "", settings.telegram_base_url, file_url(settings.telegram_base_url))
         await plain_bot.initialize()
         # Its own Bot, without PTB's rate limiter: the broadcaster paces itself and sees each 429.
         bulk = TelegramChannel(lambda: plain_bot, database, settings.media_dir, rate=settings.broadcast_rate)
-        runners["broadcaster"] = outgoing.broadcaster(
-            settings, database, rules, bulk, progress=ProgressMessages(database, plain_bot, rules)
+        runners["outgoing"] = outgoing.OutgoingWork(
+            database,
+            lambda: outgoing.scheduler(settings, database, rules, bridge.notices),
+            lambda: outgoing.broadcaster(settings, database, rules, bulk, progress=ProgressMessages(database, plain_bot, rules)),
         )
         runners["bot"] = plain_bot
-        bridge._later(runners["broadcaster"].run())
+        bridge._later(runners["outgoing"].run(), "sending reminders and broadcasts")
         logger.info("Telegram bridge ready as @%s", application.bot.username)
 
     async def post_shutdown(application: Application) -> None:
-        if "broadcaster" in runners:
-            await runners["broadcaster"].stop()
+        if "outgoing" in runners:
+            await runners["outgoing"].stop()
             await runners["bot"].shutdown()
-        await scheduler.stop()
         await bridge.close()
         database.dispose()
 

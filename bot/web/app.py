@@ -455,15 +455,29 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     return app
 
 
+def app_from_environment() -> Starlette:
+    """The app as uvicorn's worker processes build it (DASHBOARD_WORKERS > 1)."""
+    from bot import redaction
+    from bot.config import load_settings
+
+    settings = load_settings()
+    redaction.install(settings)
+    return create_app(settings)
+
+
 def serve(settings: Settings) -> None:
     """`python -m bot dashboard` (started by `make run`). Behind HTTPS (production) the
-    session secret must be strong: it signs every staff session and pseudonym."""
+    session secret must be strong: it signs every staff session and pseudonym. With
+    DASHBOARD_WORKERS > 1 every worker must share it, so it must be set."""
     import uvicorn
 
-    if settings.dashboard_https_only:
+    if settings.dashboard_https_only or settings.dashboard_workers > 1:
         require_strong("DASHBOARD_SECRET", settings.dashboard_secret)
 
     # wsproto: Rasa pins an old `websockets`; the web chat's socket runs on wsproto instead.
-    uvicorn.run(create_app(settings), host=settings.dashboard_host, port=settings.dashboard_port,
-                log_level="warning", ws="wsproto", proxy_headers=False)  # the app's own middleware reads them
-
+    options: dict[str, Any] = dict(host=settings.dashboard_host, port=settings.dashboard_port, log_level="warning",
+                                   ws="wsproto", proxy_headers=False)  # the app's own middleware reads them
+    if settings.dashboard_workers > 1:
+        uvicorn.run("bot.web.app:app_from_environment", factory=True, workers=settings.dashboard_workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)

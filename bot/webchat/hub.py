@@ -2,8 +2,10 @@
 
 Replies written by this process are pushed as they are kept; lines written by
 other processes (reminders and broadcasts from the scheduler) are picked up by
-a poll of the conversation table every second. Pages dedupe by line id, so a
-line seen twice is shown once. Open pages keep their visitor `seen` (reachable).
+a poll of the conversation table every second. Ids are not committed in order
+when several processes write (PostgreSQL hands out sequence values before the
+commit), so each poll looks back LATE_COMMITS ids and skips the lines it already
+sent. Pages dedupe by line id too. Open pages keep their visitor `seen` (reachable).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from bot.services.messaging import webchat
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+LATE_COMMITS = 200
 
 
 class Hub:
@@ -29,7 +32,7 @@ class Hub:
         self._sockets: dict[int, set[WebSocket]] = defaultdict(set)
         self._senders: dict[str, int] = {}
         self._last_id = 0
-        self._pushed: set[int] = set()
+        self._handled: set[int] = set()  # lines sent (or pushed) within LATE_COMMITS of the newest
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -58,7 +61,7 @@ class Hub:
             await self.send(self._senders[sender], event)
 
     async def publish(self, line: webchat.Line) -> None:
-        self._pushed.add(line.id)
+        self._handled.add(line.id)
         await self.send(line.visitor_id, line.as_event())
 
     async def send(self, visitor_id: int, event: dict[str, Any]) -> None:
@@ -87,16 +90,17 @@ class Hub:
         """Send lines other processes wrote since the last poll to the pages open now; how many."""
         sent = 0
         while True:
-            lines = await asyncio.to_thread(self._newer, self._last_id)
-            for line in lines:
+            lines = await asyncio.to_thread(self._newer, max(0, self._last_id - LATE_COMMITS))
+            fresh = [line for line in lines if line.id not in self._handled]
+            for line in fresh:
+                self._handled.add(line.id)
                 self._last_id = max(self._last_id, line.id)
-                if line.id in self._pushed or line.visitor_id not in self._sockets:
-                    continue
-                await self.send(line.visitor_id, line.as_event())
-                sent += 1
-            if len(lines) < webchat.POLL_BATCH:
+                if line.visitor_id in self._sockets:
+                    await self.send(line.visitor_id, line.as_event())
+                    sent += 1
+            if len(lines) < webchat.POLL_BATCH or not fresh:
                 break
-        self._pushed = {key for key in self._pushed if key > self._last_id}
+        self._handled = {key for key in self._handled if key > self._last_id - LATE_COMMITS}
         return sent
 
     def _newest(self) -> int:

@@ -1,5 +1,6 @@
 """inbox: a flooding chat's excess kept as `skipped`, messages claimed by one bridge while
-`handling`; one rating per citizen and session
+`handling`; one rating per citizen and session; leases (one process sends reminders and
+broadcasts)
 
 Revision ID: 0009
 Revises: 0008
@@ -21,6 +22,13 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 def upgrade() -> None:
+    op.create_table(
+        'leases',
+        sa.Column('name', sa.String(length=40), nullable=False),
+        sa.Column('holder', sa.String(length=120), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('name'),
+    )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('claimed_at', sa.DateTime(), nullable=True))
@@ -40,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('leases')
     op.drop_index('uq_feedback_citizen_occurrence', table_name='feedback')
     op.execute("UPDATE inbox SET status = 'failed' WHERE status = 'skipped'")
     op.execute("UPDATE inbox SET status = 'pending' WHERE status = 'handling'")
