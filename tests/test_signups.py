@@ -1,7 +1,9 @@
 """Sign-ups against a real SQLite file: capacity, races, doubles, bad ids."""
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +52,41 @@ def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Datab
     with db.session() as session:
         active = session.query(Signup).filter_by(task_id=task_id, status="active").count()
         assert spots_taken(session, task_id) == active == 3
+
+
+def _race_in_a_process(url: str, person: str, task_id: int, barrier: Any, outcomes: Any) -> None:
+    racer_db = Database(url)
+    barrier.wait()
+    try:
+        with racer_db.session() as session:
+            signups.sign_up(session, person, task_id, RULES)
+        outcomes[person] = "in"
+    except TaskFull:
+        outcomes[person] = "full"
+    finally:
+        racer_db.dispose()
+
+
+def test_the_last_spots_go_to_exactly_capacity_people_when_os_processes_race(db: Database) -> None:
+    """As several bridges or action servers would: separate processes, separate connections
+    (run on SQLite and, in `make test-postgres`, on PostgreSQL)."""
+    task_id = make_group_task(db, capacity=2)
+    people = [f"process-racer-{i}" for i in range(6)]
+    for person in people:
+        make_citizen(db, person)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier, outcomes = manager.Barrier(len(people)), manager.dict()
+        racers = [context.Process(target=_race_in_a_process, args=(db.url, p, task_id, barrier, outcomes)) for p in people]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(timeout=120)
+        results = dict(outcomes)
+    assert sorted(results.values()) == ["full"] * 4 + ["in"] * 2
+    with db.session() as session:
+        active = session.query(Signup).filter_by(task_id=task_id, status="active").count()
+        assert spots_taken(session, task_id) == active == 2
 
 
 def test_database_refuses_overbooking_even_without_the_service(db: Database) -> None:
