@@ -1172,6 +1172,36 @@ class FakeTelegram:
         self._wake()
         return copy.deepcopy(update)
 
+    def learn(self, update: JSON) -> JSON:
+        """Take in an update that a test hands to the bot itself (`Application.process_update`)
+        instead of through getUpdates or the webhook, as if this server had delivered it: its
+        users and chats become known, each new message gets the next message id of its chat
+        (so replies quoting it find it) and its callback query can be answered once.
+        Returns the update as delivered; nothing is queued."""
+        update = copy.deepcopy(update)
+        with self._lock:
+            for kind, value in update.items():
+                if not isinstance(value, dict):
+                    continue
+                for role in ("from", "user"):
+                    user = value.get(role)
+                    if isinstance(user, dict) and "id" in user and not user.get("is_bot"):
+                        self._users.setdefault(user["id"], dict(user))
+                        self._chats.setdefault(user["id"], {"id": user["id"], "type": "private",
+                                                            "first_name": user.get("first_name", "")})
+                chat = value.get("chat")
+                if isinstance(chat, dict) and "id" in chat:
+                    self._chats.setdefault(chat["id"], dict(chat))
+                if kind in ("message", "channel_post", "business_message") and isinstance(chat, dict):
+                    value["message_id"] = self._next_message_id(chat["id"])
+                    self._messages[(chat["id"], value["message_id"])] = copy.deepcopy(value)
+            query = update.get("callback_query")
+            if isinstance(query, dict):
+                message = query.get("message") or {}
+                chat_id = (message.get("chat") or {}).get("id", (query.get("from") or {}).get("id"))
+                self._callbacks[str(query.get("id"))] = {"chat_id": chat_id, "answered": False}
+        return copy.deepcopy(update)
+
     # ------------------------------------------------------------------ test helpers: inspection
 
     @property

@@ -109,7 +109,7 @@ def set_task_field(session: Session, draft: Draft, name: str, raw: str, tz: Zone
 
 
 def _number(value: str) -> int:
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²".isdigit(), yet int("²") fails
         raise InvalidInput(value)
     return int(value)
 

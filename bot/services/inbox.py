@@ -58,6 +58,11 @@ def accept(session: Session, incoming: Incoming) -> InboxMessage | None:
     return item
 
 
+def seen(session: Session, update_key: str) -> bool:
+    """Whether this update was stored already (a repeated delivery)."""
+    return session.execute(select(InboxMessage.id).where(InboxMessage.update_key == update_key)).first() is not None
+
+
 def meta_of(item: InboxMessage) -> dict[str, Any]:
     return dict(json.loads(item.meta or "{}"))
 

@@ -20,7 +20,7 @@ from bot.rasa_client import RasaClient
 from bot.services import buttons, citizens, inbox
 from bot.telegram import media
 from bot.telegram.channel import TelegramChannel
-from bot.telegram.replies import Outgoing, keyboard
+from bot.telegram.replies import MAX_TEXT, Outgoing, keyboard, pieces, units
 from bot.turns import Turns
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 CHAT_BURST, CHAT_BURST_SECONDS = 3, 3.0
 SEND_ATTEMPTS = 4
 SENDS_AT_ONCE = 4
+MAX_CAPTION = 1024
 
 __all__ = ["Bridge", "Timing"]
 
@@ -73,8 +74,11 @@ class Bridge(Inbound):
 
     async def act_on(self, press: buttons.Press, chat_id: str, sender: str, message: Message | None, key: str) -> None:
         """A valid press shows the choice and goes on as a message; an expired one offers help."""
-        if press.status == "expired":
-            await self.deliver(chat_id, Outgoing(channel_text("expired", self.language_of(sender))))
+        if press.status == "expired":  # the notice only for a first delivery of this press
+            with self.db.session() as session:
+                repeated = inbox.seen(session, key)
+            if not repeated:
+                await self.deliver(chat_id, Outgoing(channel_text("expired", self.language_of(sender))))
             await self.receive(inbox.Incoming(key, sender, chat_id, "/help", {}))
         elif press.status == "ok":
             await self.show_choice(message, press.title, sender)
@@ -88,7 +92,7 @@ class Bridge(Inbound):
         chosen = channel_text("chosen", language, title=title)
         await self.pace(str(message.chat_id))
         try:
-            if message.text:
+            if message.text and units(message.text) + units(chosen) + 2 <= MAX_TEXT:
                 await message.edit_text(f"{message.text}\n\n{chosen}", reply_markup=None)
             else:
                 await message.edit_reply_markup(reply_markup=None)
@@ -115,9 +119,8 @@ class Bridge(Inbound):
             try:
                 async with self._sends.turn(chat_id):  # past the global limit, the quiet chats go first
                     if outgoing.image:
-                        await self.bot.send_photo(
-                            int(chat_id), outgoing.image, caption=outgoing.text[:1024] or None, reply_markup=markup
-                        )
+                        caption = pieces(outgoing.text, MAX_CAPTION)[0]  # Telegram counts UTF-16 units
+                        await self.bot.send_photo(int(chat_id), outgoing.image, caption=caption or None, reply_markup=markup)
                     else:
                         await self.bot.send_message(int(chat_id), outgoing.text, reply_markup=markup)
                 return "sent"

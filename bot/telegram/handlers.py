@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections import OrderedDict
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -26,6 +30,11 @@ from bot.telegram.coordinator import CoordinatorFlow
 from bot.telegram.media import EXTENSIONS
 
 logger = logging.getLogger(__name__)
+
+# Update ids remembered to drop a repeated delivery (a webhook answer Telegram did not get).
+SEEN_UPDATES = 100_000
+ADDRESSED = re.compile(r"/[A-Za-z0-9_]+@([A-Za-z0-9_]+)")
+
 
 def _ids(update: Update) -> tuple[str, str]:
     return str(update.effective_user.id), str(update.effective_chat.id)
@@ -44,10 +53,16 @@ def _app_language(update: Update, meta: dict[str, Any] | None = None) -> dict[st
     return meta
 
 
+def _command(message: Message) -> str:
+    """`/Help@coprod_bot?` → `help`: what the leading bot_command entity covers, as CommandHandler
+    matched it (the first word may go on: "/help?", "/tasks,")."""
+    return message.text[1 : message.entities[0].length].split("@")[0].lower()
+
+
 def deep_link_payload(argument: str) -> str | None:
     """`task_12` from t.me/<bot>?start=task_12 becomes the task's card."""
     kind, _, value = argument.partition("_")
-    if kind == "task" and value.isdigit() and len(value) < 10:
+    if kind == "task" and value.isascii() and value.isdigit() and len(value) < 10:
         return "/list_tasks" + json.dumps({"task_id": value}, separators=(",", ":"))
     return None
 
@@ -70,17 +85,29 @@ def media_of(message: Message) -> tuple[list[dict[str, str]], dict[str, Any] | N
     return files, location
 
 
+async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """A direct answer to one message; if Telegram refuses it (the user blocked the bot,
+    the group is gone), there is nothing to retry."""
+    try:
+        await message.reply_text(text, reply_markup=markup)
+    except TelegramError as exc:
+        logger.info("could not answer in chat %s: %s", message.chat_id, exc)
+
+
 class Handlers:
     def __init__(self, bridge: Bridge, coordinator: CoordinatorFlow) -> None:
         self.bridge = bridge
         self.coordinator = coordinator
+        self._seen: OrderedDict[int, None] = OrderedDict()
 
     def register(self, application: Application) -> None:
+        application.add_handler(TypeHandler(Update, self.once), group=-1)
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         for command in COMMANDS:
             application.add_handler(CommandHandler(command, self.command, filters=private))
+        people = filters.UpdateType.MESSAGE & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS)  # not channels: no sender
         for command in COORDINATOR_COMMANDS:
-            application.add_handler(CommandHandler(command, self.coordinator_command, filters=filters.UpdateType.MESSAGE))
+            application.add_handler(CommandHandler(command, self.coordinator_command, filters=people))
         application.add_handler(
             MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, self.group_command)
         )
@@ -92,9 +119,20 @@ class Handlers:
         application.add_handler(MessageHandler(private & ~filters.COMMAND, self.unsupported))
         application.add_error_handler(self.error)
 
+    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle each update once: Telegram repeats one whose webhook answer it did not get.
+        (The inbox drops repeats of what it stores across restarts too; coordinator steps,
+        button answers and the replies below do not go through it.)"""
+        if update.update_id in self._seen:
+            logger.info("repeated update %s ignored", update.update_id)
+            raise ApplicationHandlerStop
+        self._seen[update.update_id] = None
+        if len(self._seen) > SEEN_UPDATES:
+            self._seen.popitem(last=False)
+
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
-        name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        name = _command(update.effective_message)
         if name == "mytasks" and self.coordinator.is_coordinator(sender):
             self.coordinator.speak_to(sender, _app_code(update))
             await self.coordinator.command(sender, chat, name, context.args or [])
@@ -109,7 +147,7 @@ class Handlers:
     async def coordinator_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/newtask, /task, /close, /broadcast in private; /linkgroup inside a group."""
         sender, chat = _ids(update)
-        name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
+        name = _command(update.effective_message)
         self.coordinator.speak_to(sender, _app_code(update))
         if (name == "linkgroup") == (update.effective_chat.type == "private"):
             if name == "linkgroup":
@@ -119,15 +157,13 @@ class Handlers:
 
     async def group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """In groups the bot only answers commands addressed to it, and invites to a private chat."""
-        text = update.effective_message.text or ""
+        addressed = ADDRESSED.match(update.effective_message.text or "")
         username = context.bot.username or ""
-        if not text.split()[0].lower().endswith(f"@{username.lower()}") or not username:
+        if not username or addressed is None or addressed[1].lower() != username.lower():
             return
         language = self.bridge.language_of(_ids(update)[0])
         button = InlineKeyboardButton(channel_text("open_chat", language), url=f"https://t.me/{username}")
-        await update.effective_message.reply_text(
-            channel_text("group_hint", language), reply_markup=InlineKeyboardMarkup([[button]])
-        )
+        await _reply(update.effective_message, channel_text("group_hint", language), InlineKeyboardMarkup([[button]]))
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
@@ -153,18 +189,21 @@ class Handlers:
 
     async def unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, chat = _ids(update)
-        await update.effective_message.reply_text(channel_text("unsupported", self.bridge.language_of(sender)))
+        await _reply(update.effective_message, channel_text("unsupported", self.bridge.language_of(sender)))
 
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         sender = str(query.from_user.id)
         chat = str(query.message.chat.id) if query.message else sender
-        message = query.message if isinstance(query.message, Message) else None
+        # PTB 22 parses an inaccessible message (date 0: too old or deleted) as a Message too.
+        message = query.message if isinstance(query.message, Message) and query.message.is_accessible else None
         press = self.bridge.redeem(chat, query.data or "")
         try:
             await query.answer(self.bridge.press_notice(press, sender))
         except TelegramError as exc:
             logger.info("callback %s not answered: %s", query.id, exc)
+        if chat != sender:  # under a group's message (they carry no buttons of ours): no conversation there
+            return
         if press.status == "ok" and press.payload.startswith(COORDINATOR_PREFIX):
             self.coordinator.speak_to(sender, query.from_user.language_code)
             await self.bridge.show_choice(message, press.title, sender)
