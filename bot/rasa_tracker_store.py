@@ -19,6 +19,8 @@ from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
+from bot import rasa_action_checks
+
 logger = logging.getLogger(__name__)
 
 ERASED_SLOT = "erased"
@@ -37,6 +39,7 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Domain | None = None, url: str | None = None, **kwargs: Any) -> None:
         """`url` is a SQLAlchemy URL (`sqlite:///var/rasa_tracker.db`,
         `postgresql://user:password@host:5432/rasa`); Rasa's own keys still work without it."""
+        rasa_action_checks.install()
         if url:
             parsed = make_url(url)
             kwargs.update(

@@ -62,3 +62,17 @@ def test_the_lock_store_is_redis_when_configured_and_shared_by_processes(redis_u
     assert other == lock + 1, "and queues behind it"
     first.finish_serving("4242", lock)
     assert second.get_or_create_lock("4242").now_serving == other
+
+
+def test_rasa_checks_action_answers_with_a_validator_built_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    ErasableSQLTrackerStore(None, url=f"sqlite:///{tmp_path / 't.db'}")  # as Rasa builds it at start-up
+    from bot import rasa_action_checks
+
+    assert RemoteAction._validate_action_result is rasa_action_checks._validate_action_result
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": "not a list"})
