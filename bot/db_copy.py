@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Integer, func, select, text
+from sqlalchemy import Integer, Table, func, select, text, update
+from sqlalchemy.engine import Connection
 
 from bot.db import make_engine
 from bot.migrate import upgrade
@@ -35,11 +36,7 @@ def copy_database(source_url: str, target_url: str) -> dict[str, int]:
                 if writing.execute(select(func.count()).select_from(table)).scalar_one():
                     raise TargetNotEmpty(table.name)
             for table in Base.metadata.sorted_tables:
-                copied[table.name] = 0
-                rows = reading.execute(select(table).order_by(*table.primary_key.columns)).mappings()
-                while batch := rows.fetchmany(BATCH):
-                    writing.execute(table.insert(), [dict(row) for row in batch])
-                    copied[table.name] += len(batch)
+                copied[table.name] = _copy_table(reading, writing, table)
                 logger.info("copied %s rows of %s", copied[table.name], table.name)
             if writing.dialect.name == "postgresql":
                 for table in Base.metadata.sorted_tables:
@@ -55,3 +52,24 @@ def copy_database(source_url: str, target_url: str) -> dict[str, int]:
         source.dispose()
         target.dispose()
     return copied
+
+
+def _copy_table(reading: Connection, writing: Connection, table: Table) -> int:
+    """Rows in key order; a column pointing into its own table (a report marked as the
+    duplicate of a later one) is filled in afterwards, as PostgreSQL checks keys at once."""
+    own = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+    key = list(table.primary_key.columns)
+    count, later = 0, []
+    rows = reading.execute(select(table).order_by(*key)).mappings()
+    while batch := rows.fetchmany(BATCH):
+        values = [dict(row) for row in batch]
+        for row in values:
+            pointers = {name: row[name] for name in own if row[name] is not None}
+            if pointers:
+                later.append(({column.name: row[column.name] for column in key}, pointers))
+                row.update(dict.fromkeys(pointers))
+        writing.execute(table.insert(), values)
+        count += len(values)
+    for where, pointers in later:
+        writing.execute(update(table).where(*(table.c[name] == value for name, value in where.items())).values(**pointers))
+    return count

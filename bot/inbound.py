@@ -162,7 +162,15 @@ class Inbound:
             with self.db.session() as session:
                 job = _next_job(session, chat_id, self.owner)
             while job is not None:
-                job = await self._handle(chat_id, job)
+                try:
+                    job = await self._handle(chat_id, job)
+                except asyncio.CancelledError:  # shutting down: another process may take it now
+                    self._unclaim(job.item_id)
+                    raise
+                except Exception:  # a fault: counted, retried later, set aside after MAX_ATTEMPTS
+                    logger.exception("handling inbox item %s of chat %s failed", job.item_id, chat_id)
+                    await self._defer(chat_id, job.item_id, job.sender, transient=False, notify=False)
+                    return
                 if job is None:  # look once more, with no await before the lock is let go
                     job = self._next_after(chat_id)
 
@@ -221,6 +229,10 @@ class Inbound:
         """The channel's work before Rasa (fetching photos); None means try again later."""
         return meta
 
+    def _unclaim(self, item_id: int) -> None:
+        with self.db.session() as session:
+            inbox.unclaim(session, item_id, self.owner)
+
     def _save(self, item_id: int, meta: dict[str, Any]) -> None:
         with self.db.session() as session:
             inbox.update_meta(session, item_id, meta)
@@ -256,6 +268,7 @@ class Inbound:
 
     async def retry_once(self) -> None:
         with self.db.session() as session:
+            inbox.renew_claims(session, self.owner)  # ours are alive, however long Rasa takes
             released = inbox.release_stale_claims(session)
             if released:
                 logger.warning("%s messages claimed by a process that stopped are handled again", released)

@@ -89,11 +89,10 @@ class OutgoingWork:
             except Exception:
                 logger.exception("could not renew the outgoing lease")
                 held = False
+            if self._stopping.is_set():  # stopped while asking: start nothing
+                break
             if held and not self.leading:
-                logger.info("this process sends reminders and broadcasts (%s)", self.holder)
-                self._start_scheduler()  # APScheduler binds to this loop
-                self.broadcaster = self._make_broadcaster()
-                spawn(self.broadcaster.run(), self._tasks, "sending broadcasts")
+                await self._take_over()
             elif not held and self.leading:
                 logger.warning("another process took over reminders and broadcasts")
                 await self._stand_down()
@@ -107,6 +106,24 @@ class OutgoingWork:
         if self.leading:
             await self._stand_down()
             await asyncio.to_thread(self._let_go)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _take_over(self) -> None:
+        """Start the scheduler (it settles what the last holder left) and the broadcaster;
+        if that fails (the database went away), give the lease back and try again later."""
+        logger.info("this process sends reminders and broadcasts (%s)", self.holder)
+        try:
+            self._start_scheduler()  # APScheduler binds to this loop
+            self.broadcaster = self._make_broadcaster()
+            spawn(self.broadcaster.run(), self._tasks, "sending broadcasts")
+        except Exception:
+            logger.exception("could not start sending reminders and broadcasts; trying again")
+            await self._stand_down()
+            try:
+                await asyncio.to_thread(self._let_go)
+            except Exception:
+                logger.warning("could not give the outgoing lease back; it lapses in %s s", LEASE_SECONDS)
 
     def _start_scheduler(self) -> None:
         scheduler = self._make_scheduler()

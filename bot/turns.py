@@ -50,6 +50,7 @@ class Turns:
                 if future.done() and not future.cancelled():
                     self._release()  # the turn was handed over just as this waiter was cancelled
                 raise
+        self.recent(chat_id)  # forget turns older than the memory, so the record stays small
         self._recent[chat_id].append(self._clock())
         try:
             yield

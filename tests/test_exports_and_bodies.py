@@ -65,7 +65,7 @@ def test_public_exports_stream_whole_and_are_rate_limited_per_address(site: Test
 
 
 def test_bodies_over_the_cap_are_refused_before_any_handler_reads_them(site: TestClient, tmp_path: Path) -> None:  # noqa: F811
-    huge = "x" * (200 * 1024)
+    huge = "x" * (300 * 1024)
     assert site.post("/login", data={"email": huge, "password": "p", "csrf": "c"}).status_code == 413
 
     def chunked() -> Iterator[bytes]:

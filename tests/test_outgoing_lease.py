@@ -34,17 +34,19 @@ class Work:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.stopped = asyncio.Event()
 
     def start(self) -> None:
         Work.running.append(self.name)
 
     async def run(self) -> None:
-        await asyncio.Event().wait()
+        await self.stopped.wait()
 
     def poke(self) -> None:
         pass
 
     async def stop(self) -> None:
+        self.stopped.set()
         if self.name in Work.running:
             Work.running.remove(self.name)
 

@@ -34,8 +34,10 @@ def test_db_copy_moves_a_pilot_from_sqlite_to_postgresql(tmp_path: Path, media_d
     with pilot.session() as session:
         seed_demo(session, NEIGHBOURHOODS)
         citizens.give_consent(session, "4242")
-        create_contribution(session, "4242", ContributionInput(category="waste", description="بزاف زبل قدام المدرسة"),
-                            media_dir, 10)
+        first = create_contribution(session, "4242", ContributionInput(category="waste", description="بزاف زبل قدام المدرسة"),
+                                    media_dir, 10)
+        later = create_contribution(session, "4242", ContributionInput(category="waste", description="zbel bzaf"), media_dir, 10)
+        first.duplicate_of = later.id  # points forward: copied after its target
     with pilot.session() as session:
         task_id = session.execute(select(func.min(Base.metadata.tables["tasks"].c.id))).scalar_one()
         signups.sign_up(session, "4242", task_id, RULES)
@@ -47,14 +49,15 @@ def test_db_copy_moves_a_pilot_from_sqlite_to_postgresql(tmp_path: Path, media_d
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Copied" in done.stdout
-    assert counts(target) == counts(source) and counts(source)["contributions"] == 1
+    assert counts(target) == counts(source) and counts(source)["contributions"] == 2
     moved = Database(target)
     with moved.session() as session:
-        assert session.execute(select(Contribution.description)).scalar_one() == "بزاف زبل قدام المدرسة"
+        copied = session.query(Contribution).order_by(Contribution.id).all()
+        assert copied[0].description == "بزاف زبل قدام المدرسة" and copied[0].duplicate_of == copied[1].id
         citizens.give_consent(session, "5151")  # new rows get new ids: the sequences moved on
         create_contribution(session, "5151", ContributionInput(category="roads", description="hole"), media_dir, 10)
     with moved.session() as session:
-        assert session.query(Citizen).count() == 2 and session.query(Contribution).count() == 2
+        assert session.query(Citizen).count() == 2 and session.query(Contribution).count() == 3
     moved.dispose()
     again = subprocess.run([sys.executable, "-m", "bot", "db", "copy", target], cwd=PROJECT_ROOT, env=env,
                            capture_output=True, text=True)

@@ -159,6 +159,23 @@ def claim_next(session: Session, chat_id: str, owner: str, now: datetime | None 
     return item
 
 
+def renew_claims(session: Session, owner: str, now: datetime | None = None) -> None:
+    """A live process keeps its claims: renewed on every retry pass, not only per stage."""
+    session.execute(
+        update(InboxMessage).where(InboxMessage.status == "handling", InboxMessage.claimed_by == owner)
+        .values(claimed_at=now or utcnow()).execution_options(synchronize_session=False)
+    )
+
+
+def unclaim(session: Session, item_id: int, owner: str) -> None:
+    """Give a claimed message back untouched (the process is stopping)."""
+    session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == item_id, InboxMessage.status == "handling", InboxMessage.claimed_by == owner)
+        .values(status="pending", claimed_by=None, claimed_at=None).execution_options(synchronize_session=False)
+    )
+
+
 def release_stale_claims(session: Session, now: datetime | None = None) -> int:
     """Messages whose process stopped renewing its claim go back to `pending`."""
     cutoff = (now or utcnow()) - CLAIM_LEASE

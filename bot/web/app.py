@@ -53,7 +53,7 @@ HERE = Path(__file__).parent
 SESSION_HOURS = 8
 STAFF_EXPORTS = parse("10/minute")  # per staff member
 PUBLIC_EXPORTS = parse("10/minute")  # per client address
-MAX_FORM = 64 * 1024  # dashboard forms are a few fields of text; larger bodies only where photos go
+MAX_FORM = 256 * 1024  # a broadcast or task in three languages, URL-encoded; larger only where photos go
 Handler = Callable[[Request], Awaitable[Response]]
 
 

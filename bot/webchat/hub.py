@@ -91,16 +91,17 @@ class Hub:
         sent = 0
         while True:
             lines = await asyncio.to_thread(self._newer, max(0, self._last_id - LATE_COMMITS))
-            fresh = [line for line in lines if line.id not in self._handled]
-            for line in fresh:
-                self._handled.add(line.id)
-                self._last_id = max(self._last_id, line.id)
-                if line.visitor_id in self._sockets:
-                    await self.send(line.visitor_id, line.as_event())
-                    sent += 1
-            if len(lines) < webchat.POLL_BATCH or not fresh:
+            for line in lines:
+                if line.id not in self._handled:
+                    self._handled.add(line.id)
+                    if line.visitor_id in self._sockets:
+                        await self.send(line.visitor_id, line.as_event())
+                        sent += 1
+            if lines:
+                self._last_id = max(self._last_id, lines[-1].id)
+            self._handled = {key for key in self._handled if key > self._last_id - LATE_COMMITS}
+            if len(lines) < webchat.POLL_BATCH:
                 break
-        self._handled = {key for key in self._handled if key > self._last_id - LATE_COMMITS}
         return sent
 
     def _newest(self) -> int:
