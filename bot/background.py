@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from typing import Any, Coroutine
 
 logger = logging.getLogger(__name__)
@@ -20,3 +23,8 @@ def spawn(work: Coroutine[Any, Any, Any], tasks: set[asyncio.Task[Any]], what: s
 
     task.add_done_callback(done)
     return task
+
+
+def process_tag() -> str:
+    """This process among the others sharing the database (who claims a message, who holds a lease)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

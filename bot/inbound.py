@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import socket
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -31,7 +28,7 @@ from typing import Any, Coroutine
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
-from bot.background import spawn
+from bot.background import process_tag, spawn
 from bot.config import Settings
 from bot.counters import counter_storage
 from bot.db import Database
@@ -81,7 +78,7 @@ class Inbound:
         # A day's window, counted by photos: limits' moving window miscounts costs above 1 in Redis.
         self._photos = FixedWindowRateLimiter(self._flood_storage)
         self._turns = Turns(settings.inbound_concurrency)
-        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # who claims messages
+        self.owner = process_tag()  # who claims messages
 
     def photos_refused(self, sender: str, count: int) -> str | None:
         """Why `count` more photos of this citizen cannot be stored (a channel text key), or None:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
-import uuid
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -22,7 +19,7 @@ from bot.broadcaster import Broadcaster
 from bot.channels import Channel, Channels
 from bot.config import Settings
 from bot.db import Database
-from bot.background import spawn
+from bot.background import process_tag, spawn
 from bot.scheduler import Scheduler
 from bot.services import leases
 from bot.services.notifications import Rules
@@ -64,7 +61,7 @@ class OutgoingWork:
         self, db: Database, make_scheduler: Callable[[], Scheduler], make_broadcaster: Callable[[], Broadcaster],
     ) -> None:
         self.db = db
-        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = process_tag()
         self._make_scheduler = make_scheduler
         self._make_broadcaster = make_broadcaster
         self.scheduler: Scheduler | None = None

@@ -18,6 +18,7 @@ from bot.services.notifications import Rules
 from bot.services.timing import QuietHours
 from bot.services.demo import ensure_neighbourhoods
 from tests.postgres import PostgresServer
+from tests.redis_server import RedisServer
 from tests.processes import Assistant, demo_assistant
 
 NEIGHBOURHOODS = ["Old Town", "Riverside", "Hillcrest", "Station Quarter", "Market District", "Belle-Vue"]
@@ -38,6 +39,16 @@ def postgres_template() -> Iterator[tuple[PostgresServer, str]]:
         server.execute("CREATE DATABASE template_coprod")
         upgrade(server.url("template_coprod"))
         yield server, "template_coprod"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for this run (tests/redis_server.py)."""
+    server = RedisServer().start()
+    try:
+        yield server.url
     finally:
         server.stop()
 

@@ -16,19 +16,17 @@ from bot.config import PROJECT_ROOT
 from bot.db import Database
 from bot.services import staff
 from tests.processes import free_port, wait_until_up
-from tests.redis_server import RedisServer
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def dashboard(db: Database, tmp_path: Path) -> Iterator[str]:
+def dashboard(db: Database, tmp_path: Path, redis_url: str) -> Iterator[str]:
     with db.session() as session:
         staff.add(session, "staff@city.example", PASSWORD, "staff")
-    redis = RedisServer().start()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db.url, "MEDIA_DIR": str(tmp_path / "media"), "COPROD_VAR_DIR": str(tmp_path),
-           "DASHBOARD_PORT": str(port), "DASHBOARD_WORKERS": "2", "REDIS_URL": redis.url,
+           "DASHBOARD_PORT": str(port), "DASHBOARD_WORKERS": "2", "REDIS_URL": redis_url,
            "DASHBOARD_SECRET": "k3Jq9vT2mXw8Lr5Zb7Nc4Hd6Fg1Sa0Pe-workers"}
     log = tmp_path / "dashboard.log"
     process = subprocess.Popen([sys.executable, "-m", "bot", "dashboard"], cwd=PROJECT_ROOT, env=env,
@@ -39,7 +37,6 @@ def dashboard(db: Database, tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
-        redis.stop()
 
 
 def fresh(base: str, cookies: httpx.Cookies | None = None) -> httpx.Client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterator
 
 import pytest
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
@@ -15,16 +14,6 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.config import PROJECT_ROOT
 from bot.rasa_lock_store import LockStoreFromUrl
 from bot.rasa_tracker_store import ERASED_SLOT, ErasableSQLTrackerStore
-from tests.redis_server import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    server = RedisServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_the_erasable_tracker_store_runs_on_postgresql_from_one_url(postgres_template) -> None:  # type: ignore[no-untyped-def]

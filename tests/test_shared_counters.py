@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Iterator
 
-import pytest
 from limits.storage import MemoryStorage
 
 from bot.config import load_settings
@@ -18,16 +16,6 @@ from bot.rasa_client import RasaClient
 from bot.services.inbox import Incoming
 from bot.telegram.replies import Outgoing
 from bot.web.security import LoginThrottle
-from tests.redis_server import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    server = RedisServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_log_in_failures_count_across_dashboard_workers(redis_url: str) -> None:

@@ -30,19 +30,7 @@ def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Datab
     barrier = threading.Barrier(len(people))
     outcomes: dict[str, str] = {}
 
-    def attempt(person: str) -> None:
-        racer_db = Database(db.url)
-        barrier.wait()
-        try:
-            with racer_db.session() as session:
-                signups.sign_up(session, person, task_id, RULES)
-            outcomes[person] = "in"
-        except TaskFull:
-            outcomes[person] = "full"
-        finally:
-            racer_db.dispose()
-
-    threads = [threading.Thread(target=attempt, args=(p,)) for p in people]
+    threads = [threading.Thread(target=_race, args=(db.url, p, task_id, barrier, outcomes)) for p in people]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -54,7 +42,8 @@ def test_capacity_race_gives_the_last_spots_to_exactly_capacity_people(db: Datab
         assert spots_taken(session, task_id) == active == 3
 
 
-def _race_in_a_process(url: str, person: str, task_id: int, barrier: Any, outcomes: Any) -> None:
+def _race(url: str, person: str, task_id: int, barrier: Any, outcomes: Any) -> None:
+    """One racer, in a thread or a process, on its own connection."""
     racer_db = Database(url)
     barrier.wait()
     try:
@@ -77,7 +66,7 @@ def test_the_last_spots_go_to_exactly_capacity_people_when_os_processes_race(db:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         barrier, outcomes = manager.Barrier(len(people)), manager.dict()
-        racers = [context.Process(target=_race_in_a_process, args=(db.url, p, task_id, barrier, outcomes)) for p in people]
+        racers = [context.Process(target=_race, args=(db.url, p, task_id, barrier, outcomes)) for p in people]
         for racer in racers:
             racer.start()
         for racer in racers:
